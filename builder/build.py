@@ -1,0 +1,176 @@
+"""The core: validate a project, turn its cards into notes, write one `.apkg` per deck. Never prints.
+
+`check` and `build` return a Report or raise InputError carrying every problem found, each located
+at `file:line`. The command line is a thin layer over these two functions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder import yamlio
+from builder.errors import Diagnostic, InputError, UsageError
+from builder.loader import Deck, Loader, discover, root_of
+from builder.notes import NoteSpec, expand
+from builder.package import DeckLayout, write_apkg
+from builder.render import markdown
+
+
+@dataclass
+class DeckResult:
+    """One deck's notes and, after a build, where its package was written."""
+
+    deck: Deck
+    notes: list[NoteSpec]
+    output: Path | None = None
+    only_tier: str | None = None  # set when a build was limited to one tier
+
+    @property
+    def cards_per_tier(self) -> dict[str, int]:
+        """Anki cards per tier id, in manifest order (tiers without cards count 0)."""
+        counts = Counter()
+        for note in self.notes:
+            counts[note.tier] += note.card_count
+        tiers = [t.id for t in self.deck.manifest.tiers if self.only_tier in (None, t.id)]
+        return {tier: counts[tier] for tier in tiers}
+
+    @property
+    def card_count(self) -> int:
+        """All Anki cards of the deck."""
+        return sum(note.card_count for note in self.notes)
+
+
+@dataclass
+class Report:
+    """What a check or build found and made; `warnings` are problems that do not stop a build."""
+
+    root: Path
+    decks: list[DeckResult] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def _manifest_paths(root: Path, manifests: list[Path] | None) -> list[Path]:
+    if not manifests:
+        found = discover(root)
+        if not found:
+            raise UsageError(f"no deck manifests in {root / 'decks'}; add one (see docs/format.md)")
+        return found
+    missing = [str(p) for p in manifests if not p.is_file()]
+    if missing:
+        raise UsageError(f"manifest not found: {', '.join(missing)}")
+    return [p.resolve() for p in manifests]
+
+
+def load(root: Path | None = None, manifests: list[Path] | None = None) -> Report:
+    """Validate every named manifest (default: all under decks/) and expand its cards into notes."""
+    if root is None:
+        if not manifests:
+            raise UsageError("name a project root or at least one manifest")
+        root = root_of(manifests[0])
+    root = root.resolve()
+    loader = Loader()
+    report = Report(root)
+    problems: list[Diagnostic] = []
+    owners: dict[str, Path] = {}
+    for manifest_path in _manifest_paths(root, manifests):
+        deck, found = loader.deck(manifest_path, root)
+        problems += found
+        if deck is None:
+            continue
+        other = owners.setdefault(deck.manifest.id, manifest_path)
+        if other != manifest_path:
+            problems.append(
+                Diagnostic(
+                    manifest_path,
+                    f"id: deck id '{deck.manifest.id}' is also used by {other.relative_to(root)}; "
+                    "each deck needs its own id (it names the .apkg and Anki's deck identity)",
+                    path=("id",),
+                )
+            )
+            continue
+        notes: list[NoteSpec] = []
+        for ref in deck.cards:
+            specs, found = expand(deck.manifest.id, ref)
+            notes += specs
+            problems += found
+        report.decks.append(DeckResult(deck, notes))
+    _finish(report, problems)
+    return report
+
+
+def _finish(report: Report, problems: list[Diagnostic]) -> None:
+    """Locate every diagnostic (re-reading only files that have one), then raise if any is an error."""
+    locator = yamlio.Locator()
+    located = sorted(
+        {locator.resolve(p) for p in problems},
+        key=lambda d: (str(d.file), d.line or 0, d.message),
+    )
+    errors = [d for d in located if d.level == "error"]
+    report.warnings = [d for d in located if d.level == "warning"]
+    if errors:
+        raise InputError(errors + report.warnings)
+
+
+def check(root: Path | None = None, manifests: list[Path] | None = None) -> Report:
+    """Validate without writing anything."""
+    return load(root, manifests)
+
+
+def build_time() -> int:
+    """The time stamped on what changed in this build: SOURCE_DATE_EPOCH when set, else now."""
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is None:
+        return int(time.time())
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, got '{value}'") from None
+
+
+def layout_of(deck: Deck, tier: str | None = None) -> DeckLayout:
+    """The Anki deck tree of a deck (only one tier's subdeck with `tier`)."""
+    manifest = deck.manifest
+    parts = []
+    if manifest.description:
+        parts.append(markdown(manifest.description))
+    if manifest.version:
+        parts.append(f"<p>Version {markdown(manifest.version)}</p>")
+    tiers = tuple((t.id, t.title) for t in manifest.tiers if tier is None or t.id == tier)
+    return DeckLayout(manifest.id, manifest.name, "\n".join(parts), tiers)
+
+
+def build(
+    root: Path | None = None,
+    manifests: list[Path] | None = None,
+    out_dir: Path | None = None,
+    tier: str | None = None,
+) -> Report:
+    """Validate, then write `<deck id>.apkg` per deck into `out_dir` (default `<root>/dist`)."""
+    report = load(root, manifests)
+    out_dir = (out_dir or report.root / "dist").resolve()
+    if tier is not None:
+        for result in report.decks:
+            ids = [t.id for t in result.deck.manifest.tiers]
+            if tier not in ids:
+                raise UsageError(
+                    f"deck '{result.deck.manifest.id}' has no tier '{tier}'; its tiers are {', '.join(ids)}"
+                )
+    now = build_time()
+    for result in report.decks:
+        notes = [n for n in result.notes if tier is None or n.tier == tier]
+        result.notes, result.only_tier = notes, tier
+        name = result.deck.manifest.id + (f".{tier}" if tier else "")
+        result.output = out_dir / f"{name}.apkg"
+        write_apkg(
+            result.output,
+            layout_of(result.deck, tier),
+            notes,
+            timestamp=now,
+            note_mtimes={n.guid: now for n in notes},
+            notetype_mtimes={n.notetype.model_id: now for n in notes},
+        )
+    return report

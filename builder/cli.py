@@ -1,0 +1,165 @@
+"""The `tierdeck` command line: parse options, call the core, print its report, map errors to exit codes.
+
+Exit codes: 0 success, 1 bad input (every problem listed as `file:line: ...`), 2 bad usage,
+3 an internal error (a bug in tierdeck: one line on screen, the traceback in a log file).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import click
+
+from builder import __version__
+from builder import build as core
+from builder.errors import Diagnostic, InputError, UsageError
+
+ISSUES_URL = "https://github.com/tierdeck/tierdeck/issues"
+EXIT_INPUT, EXIT_USAGE, EXIT_BUG = 1, 2, 3
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic], root: Path | None) -> None:
+    for d in diagnostics:
+        click.echo(d.render(root), err=True)
+
+
+def _crash(exc: BaseException) -> None:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    log = Path(tempfile.gettempdir()) / f"tierdeck-crash-{stamp}.log"
+    try:
+        log.write_text(
+            f"tierdeck {__version__}, Python {sys.version.split()[0]}\n"
+            f"command: {' '.join(sys.argv)}\n\n" + "".join(traceback.format_exception(exc))
+        )
+        where = f"the traceback is in {log}"
+    except OSError:
+        where = "the traceback could not be saved"
+    click.echo(
+        f"tierdeck: internal error: {type(exc).__name__}: {exc}\n"
+        f"This is a bug in tierdeck, not a problem with your cards. Please report it at {ISSUES_URL} "
+        f"({where}).",
+        err=True,
+    )
+
+
+class _Group(click.Group):
+    """Turns tierdeck's errors into messages and exit codes; never shows a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            root = ctx.meta.get("tierdeck.root")
+            _print_diagnostics(exc.diagnostics, root)
+            errors = sum(d.level == "error" for d in exc.diagnostics)
+            warnings = len(exc.diagnostics) - errors
+            summary = _plural(errors, "error") + (f", {_plural(warnings, 'warning')}" if warnings else "")
+            click.echo(f"{summary}; nothing was written", err=True)
+            ctx.exit(EXIT_INPUT)
+        except UsageError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted; nothing was written", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a report
+            _crash(exc)
+            ctx.exit(EXIT_BUG)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tierdeck")
+def cli() -> None:
+    """Build tiered Anki decks from YAML flashcards.
+
+    \b
+    Example:
+      tierdeck check                 # validate every deck under decks/
+      tierdeck build                 # write dist/<deck id>.apkg for each deck
+    """
+
+
+_manifests = click.argument("manifests", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+
+
+def _root(ctx: click.Context, manifests: tuple[Path, ...]) -> tuple[Path, list[Path] | None]:
+    from builder.loader import find_root, root_of
+
+    root = root_of(manifests[0]) if manifests else find_root(Path.cwd())
+    ctx.meta["tierdeck.root"] = root
+    return root, list(manifests) or None
+
+
+def _tier_summary(result: core.DeckResult) -> str:
+    tiers = ", ".join(f"{tier} {count}" for tier, count in result.cards_per_tier.items())
+    return f"{result.deck.manifest.id}: {_plural(result.card_count, 'card')} ({tiers})"
+
+
+@cli.command()
+@_manifests
+@click.pass_context
+def check(ctx: click.Context, manifests: tuple[Path, ...]) -> None:
+    """Validate decks and cards without writing anything; list every problem.
+
+    With no MANIFESTS, checks every manifest under decks/.
+
+    \b
+    Example:
+      tierdeck check
+      tierdeck check decks/progesterone-bone.yaml
+    """
+    root, named = _root(ctx, manifests)
+    report = core.check(root, named)
+    _print_diagnostics(report.warnings, report.root)
+    for result in report.decks:
+        click.echo(_tier_summary(result))
+    click.echo(f"ok: {_plural(len(report.decks), 'deck')} checked, {_plural(len(report.warnings), 'warning')}")
+
+
+@cli.command()
+@_manifests
+@click.option(
+    "-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder [default: dist/]."
+)
+@click.option("--tier", help="Build only this tier, as <deck id>.<tier id>.apkg.")
+@click.pass_context
+def build(ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path | None, tier: str | None) -> None:
+    """Build one .apkg per deck into dist/ (or --out).
+
+    With no MANIFESTS, builds every manifest under decks/. A failed build writes nothing and leaves
+    earlier packages as they were.
+
+    \b
+    Example:
+      tierdeck build
+      tierdeck build decks/progesterone-bone.yaml -o release/ --tier fundamentals
+    """
+    root, named = _root(ctx, manifests)
+    report = core.build(root, named, out_dir=out_dir, tier=tier)
+    _print_diagnostics(report.warnings, report.root)
+    for result in report.decks:
+        click.echo(f"{_tier_summary(result)} -> {_display(result.output, Path.cwd())}")
+
+
+def _display(path: Path | None, base: Path) -> str:
+    if path is None:
+        return "-"
+    try:
+        return str(path.relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="tierdeck")

@@ -1,0 +1,135 @@
+"""Validated cards to Anki notes: rendered, sanitised fields, tags, tier and a GUID that never depends on text.
+
+A note's GUID comes from the deck id and the card id (for a table cell: plus the row and column keys),
+so correcting a card's text updates the student's note in place instead of creating a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import genanki
+
+from builder.errors import Diagnostic
+from builder.loader import CardRef
+from builder.notetypes import NOTE_TYPES, NoteType
+from builder.render import render
+from builder.schema import CLOZE_RE, BasicCard, ClozeCard, MechanismCard, TableCard, TermCard, format_path, slugify
+
+
+@dataclass(frozen=True)
+class NoteSpec:
+    """Everything Anki will store for one note."""
+
+    guid: str
+    key: str  # the card id, or `card/row/column` for a table cell; stored in the CardId field
+    notetype: NoteType
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    tier: str
+    card_count: int
+    origin: CardRef
+
+    @property
+    def card_id(self) -> str:
+        """The id of the YAML card this note comes from."""
+        return self.origin.card.id
+
+    def field(self, name: str) -> str:
+        """One field's HTML by name."""
+        return self.fields[self.notetype.fields.index(name)]
+
+
+def guid_for(deck_id: str, key: str) -> str:
+    """The note GUID: a hash of the deck id and the note's stable key, in Anki's base91 format."""
+    return genanki.guid_for("tierdeck", deck_id, key)
+
+
+class _Fields:
+    """Renders the text fields of one card, collecting what is not allowed."""
+
+    def __init__(self, ref: CardRef):
+        self.ref = ref
+        self.problems: list[Diagnostic] = []
+
+    def __call__(self, text: str | None, *where: str | int) -> str:
+        if text is None:
+            return ""
+        html, problems = render(text)
+        path = (*self.ref.path, *where)
+        for problem in problems:
+            self.problems.append(Diagnostic(self.ref.file, f"{format_path(path)}: {problem}", path=path))
+        return html
+
+
+def expand(deck_id: str, ref: CardRef) -> tuple[list[NoteSpec], list[Diagnostic]]:
+    """The notes one card becomes, and any markup in it that would not survive sanitising."""
+    card = ref.card
+    f = _Fields(ref)
+    tags = (*ref.tags, f"tier::{ref.tier}", f"type::{card.type}")
+    extra, source = f(card.extra, "extra"), f(ref.source, "source")
+    notetype = NOTE_TYPES[card.type]
+
+    def note(key: str, fields: tuple[str, ...], card_count: int) -> NoteSpec:
+        return NoteSpec(guid_for(deck_id, key), key, notetype, fields, tags, ref.tier, card_count, ref)
+
+    if isinstance(card, BasicCard):
+        notes = [note(card.id, (f(card.front, "front"), f(card.back, "back"), extra, source, card.id), 1)]
+    elif isinstance(card, TermCard):
+        fields = (f(card.term, "term"), f(card.definition, "definition"), "y" if card.reverse else "")
+        notes = [note(card.id, (*fields, extra, source, card.id), 2 if card.reverse else 1)]
+    elif isinstance(card, ClozeCard):
+        text = f(card.text, "text")
+        notes = [note(card.id, (text, extra, source, card.id), cloze_numbers(text))]
+    elif isinstance(card, MechanismCard):
+        steps = "".join(
+            f"<li>{{{{c{i}::{f(step, 'steps', i - 1)}}}}}</li>" for i, step in enumerate(card.steps, start=1)
+        )
+        fields = (f(card.title, "title"), f'<ol class="td-steps">{steps}</ol>', extra, source, card.id)
+        notes = [note(card.id, fields, len(card.steps))]
+    elif isinstance(card, TableCard):
+        notes = _table_notes(card, f, note, extra, source)
+    else:  # pragma: no cover - the schema admits no other type
+        raise TypeError(f"unknown card model {type(card).__name__}")
+    return notes, f.problems
+
+
+def cloze_numbers(text: str) -> int:
+    """How many cards Anki makes from a cloze field: one per distinct deletion number."""
+    return len({int(n) for n, _ in CLOZE_RE.findall(text) if int(n) > 0})
+
+
+def _table_notes(card: TableCard, f: _Fields, note, extra: str, source: str) -> list[NoteSpec]:
+    headers = [f(column.title, "columns", j) for j, column in enumerate(card.columns)]
+    column_keys = [column.id or slugify(column.title) for column in card.columns]
+    cells = [[f(cell, "rows", i, j) for j, cell in enumerate(row.cells)] for i, row in enumerate(card.rows)]
+    row_keys = [row.id or slugify(row.cells[0]) for row in card.rows]
+    title = f(card.title, "title")
+    notes = []
+    for i in range(len(card.rows)):
+        for j in range(1, len(card.columns)):
+            key = f"{card.id}/{row_keys[i]}/{column_keys[j]}"
+            table = _table_html(headers, cells, i, j)
+            notes.append(note(key, (title, table, cells[i][0], headers[j], extra, source, key), 1))
+    return notes
+
+
+def _table_html(headers: list[str], cells: list[list[str]], hit_row: int, hit_col: int) -> str:
+    """The whole table with the asked cell as cloze c1, its row and column marked for highlighting."""
+
+    def cls(*names: str) -> str:
+        names = tuple(n for n in names if n)
+        return f' class="{" ".join(names)}"' if names else ""
+
+    head = "".join(f"<th{cls('td-hit-col' if j == hit_col else '')}>{h}</th>" for j, h in enumerate(headers))
+    body = []
+    for i, row in enumerate(cells):
+        tds = []
+        for j, cell in enumerate(row):
+            if i == hit_row and j == hit_col:
+                tds.append(f'<td class="td-hit">{{{{c1::{cell}}}}}</td>')
+            else:
+                marks = ("td-hit-row" if i == hit_row else "", "td-hit-col" if j == hit_col else "")
+                tds.append(f"<td{cls(*marks)}>{cell}</td>")
+        body.append(f"<tr>{''.join(tds)}</tr>")
+    return f'<table class="td-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'

@@ -1,0 +1,49 @@
+"""The real Anki engine, headless: import packages into a fresh collection and read what a student sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+from anki.notes import Note
+
+
+@dataclass
+class ImportCounts:
+    new: int
+    updated: int
+    duplicate: int
+    conflicting: int
+
+
+def open_collection(folder: Path) -> Collection:
+    """A fresh, empty collection in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return Collection(str(folder / "collection.anki2"))
+
+
+def import_package(col: Collection, apkg: Path) -> ImportCounts:
+    """Import as a student would, with Anki's default options (update notes and note types if newer)."""
+    request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
+    log = col.import_anki_package(request).log
+    return ImportCounts(len(log.new), len(log.updated), len(log.duplicate), len(log.conflicting))
+
+
+def deck_names(col: Collection) -> list[str]:
+    """Every deck name except Anki's Default deck."""
+    return sorted(d.name for d in col.decks.all_names_and_ids() if d.name != "Default")
+
+
+def notes_by_card_id(col: Collection) -> dict[str, Note]:
+    """Each imported note keyed by the CardId field tierdeck stores in it."""
+    return {col.get_note(nid)["CardId"]: col.get_note(nid) for nid in col.find_notes("")}
+
+
+def visible_text(html: str) -> str:
+    """The text a student sees in rendered card HTML: no style block, no tags, collapsed whitespace."""
+    import html as htmllib
+    import re
+
+    html = re.sub(r"<style>.*?</style>", " ", html, flags=re.DOTALL)
+    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())

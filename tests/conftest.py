@@ -1,0 +1,79 @@
+"""Shared fixtures: tiny projects written into tmp_path, the CLI, and the real Anki engine."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from builder.cli import cli
+
+SAMPLE = Path(__file__).parent / "sample"
+
+
+class Project:
+    """A tierdeck project in a temporary folder, with helpers to edit, run and import it."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def write(self, relative: str, text: str) -> Path:
+        """Write a file (dedented) below the project root."""
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        """Replace exactly one occurrence of `old` in a file."""
+        path = self.root / relative
+        text = path.read_text(encoding="utf-8")
+        assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {relative}"
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+    def run(self, *args: str, env: dict | None = None):
+        """Run `tierdeck ARGS` in the project folder; returns Click's Result (stdout and stderr apart)."""
+        import os
+
+        runner = CliRunner()
+        old = os.getcwd()
+        os.chdir(self.root)
+        try:
+            return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
+        finally:
+            os.chdir(old)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """An empty project (decks/ and cards/) in tmp_path."""
+    (tmp_path / "decks").mkdir()
+    (tmp_path / "cards").mkdir()
+    return Project(tmp_path)
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Project:
+    """A copy of tests/sample: one deck with every card type over two tiers."""
+    shutil.copytree(SAMPLE, tmp_path / "sample")
+    return Project(tmp_path / "sample")
+
+
+MINIMAL_MANIFEST = """
+    id: mini
+    name: Mini
+    tiers:
+      - {id: one, title: 1 One}
+      - {id: two, title: 2 Two}
+    cards: [cards]
+"""
+
+
+@pytest.fixture
+def mini(project: Project) -> Project:
+    """A project with a two-tier manifest `decks/mini.yaml` reading every file under cards/."""
+    project.write("decks/mini.yaml", MINIMAL_MANIFEST)
+    return project

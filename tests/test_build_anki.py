@@ -1,0 +1,113 @@
+"""Built decks as the real Anki engine imports them: deck tree, notes, tags, rendering, identity."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from anki_engine import deck_names, import_package, notes_by_card_id, open_collection, visible_text
+
+
+def test_build__sample_imports_with_tier_subdecks_and_every_card_renders(sample, tmp_path):
+    result = sample.run("build")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "sample: 13 cards (basics 6, advanced 7) -> dist/sample.apkg\n"
+
+    col = open_collection(tmp_path / "student")
+    counts = import_package(col, sample.root / "dist" / "sample.apkg")
+    assert counts.new == 9 and counts.updated == counts.duplicate == counts.conflicting == 0
+    assert deck_names(col) == ["Sample Deck", "Sample Deck::1 Basics", "Sample Deck::2 Advanced"]
+
+    cards_per_deck = Counter(col.decks.name(col.get_card(cid).did) for cid in col.find_cards(""))
+    assert cards_per_deck == {"Sample Deck::1 Basics": 6, "Sample Deck::2 Advanced": 7}
+
+    for cid in col.find_cards(""):
+        card = col.get_card(cid)
+        question, answer = visible_text(card.question()), visible_text(card.answer())
+        assert question, f"empty question on {card.note()['CardId']}"
+        assert answer and answer != question, f"answer equals question on {card.note()['CardId']}"
+    col.close()
+
+
+def test_build__notes_carry_deck_file_card_tier_and_type_tags(sample, tmp_path):
+    sample.run("build")
+    col = open_collection(tmp_path / "student")
+    import_package(col, sample.root / "dist" / "sample.apkg")
+    notes = notes_by_card_id(col)
+    assert sorted(notes["bone-remodeling"].tags) == ["cells", "sample", "tier::basics", "type::term"]
+    assert sorted(notes["h2o"].tags) == ["sample", "tier::basics", "type::basic"]
+    assert sorted(notes["pr-signalling"].tags) == ["sample", "tier::advanced", "type::mechanism"]
+    col.close()
+
+
+def test_build__each_card_type_shows_what_a_student_expects(sample, tmp_path):
+    sample.run("build")
+    col = open_collection(tmp_path / "student")
+    import_package(col, sample.root / "dist" / "sample.apkg")
+
+    def cards_of(card_id):
+        (nid,) = col.find_notes(f'"CardId:{card_id}"')
+        return sorted((col.get_card(c) for c in col.card_ids_of_note(nid)), key=lambda c: c.ord)
+
+    term, reverse = cards_of("bone-remodeling")
+    assert visible_text(term.question()) == "Define Bone remodeling"
+    assert "mature bone is resorbed" in visible_text(term.answer())
+    assert "<em>resorbed</em>" in term.answer()
+    assert visible_text(reverse.question()).startswith("Which term? The continuous")
+    assert visible_text(reverse.answer()).endswith("Bone remodeling Source: Sample / Basics")
+
+    (basic,) = cards_of("osteoclast-role")
+    assert visible_text(basic.question()) == "What do osteoclasts do?"
+    assert visible_text(basic.answer()) == (
+        "What do osteoclasts do? They resorb bone. Osteo- means bone; -clast means breaker. Source: Sample / Basics"
+    )
+
+    first, second = cards_of("remodeling-cells")
+    assert visible_text(first.question()) == "[...] build new bone matrix; osteoclasts resorb old bone."
+    assert visible_text(second.question()) == "Osteoblasts build new bone matrix; [...] resorb old bone."
+
+    steps = cards_of("pr-signalling")
+    assert len(steps) == 3
+    assert visible_text(steps[1].question()) == (
+        "Mechanism Progesterone receptor signalling Progesterone binds PR-A or PR-B [...] The receptor dimerizes"
+    )
+
+    (water,) = cards_of("h2o")
+    assert "H<sub>2</sub>O" in water.answer()
+    col.close()
+
+
+def test_build__table_cell_card_blanks_the_cell_and_names_row_and_column(sample, tmp_path):
+    sample.run("build")
+    col = open_collection(tmp_path / "student")
+    import_package(col, sample.root / "dist" / "sample.apkg")
+    (nid,) = col.find_notes('"CardId:bone-cells/osteoclast/origin"')
+    (card,) = [col.get_card(c) for c in col.card_ids_of_note(nid)]
+    question = visible_text(card.question())
+    assert question.startswith("Bone cells Osteoclast · Origin? Cell Role Origin")
+    assert "[...]" in question and "Monocyte/macrophage line" not in question
+    assert "Monocyte/macrophage line" in visible_text(card.answer())
+    assert '<td class="td-hit">' in card.question()
+    assert card.question().count('class="td-hit-row"') == 2  # the rest of the asked row
+    assert card.question().count('class="td-hit-col"') == 2  # the header and the other row's cell
+    col.close()
+
+
+def test_build__edited_text_updates_the_note_in_place(sample, tmp_path):
+    sample.run("build", env={"SOURCE_DATE_EPOCH": "1700000000"})
+    col = open_collection(tmp_path / "student")
+    import_package(col, sample.root / "dist" / "sample.apkg")
+    before = notes_by_card_id(col)
+
+    sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down (resorb) bone.")
+    sample.edit("cards/sample/advanced.yaml", "Resorbs bone", "Resorbs mineralised bone")
+    sample.run("build", env={"SOURCE_DATE_EPOCH": "1700086400"})
+    counts = import_package(col, sample.root / "dist" / "sample.apkg")
+
+    after = notes_by_card_id(col)
+    assert counts.new == 0 and counts.duplicate == 0
+    assert set(after) == set(before)
+    assert {k: n.guid for k, n in after.items()} == {k: n.guid for k, n in before.items()}
+    assert after["osteoclast-role"]["Back"] == "They break down (resorb) bone."
+    assert "Resorbs mineralised bone" in after["bone-cells/osteoclast/role"]["Table"]
+    assert col.note_count() == 9
+    col.close()
