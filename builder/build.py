@@ -6,15 +6,18 @@ at `file:line`. The command line is a thin layer over these two functions.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder import yamlio
+from builder import __version__, yamlio
 from builder.errors import Diagnostic, InputError, UsageError
 from builder.loader import Deck, Loader, discover, root_of
+from builder.lock import Lock, Stamps, schema_problems, stamp
 from builder.notes import NoteSpec, expand
 from builder.package import DeckLayout, write_apkg
 from builder.render import markdown
@@ -26,8 +29,12 @@ class DeckResult:
 
     deck: Deck
     notes: list[NoteSpec]
+    lock: Lock
+    lock_path: Path
     output: Path | None = None
     only_tier: str | None = None  # set when a build was limited to one tier
+    stamps: Stamps | None = None  # after a build: times given and what changed since the lock
+    sha256: str | None = None
 
     @property
     def cards_per_tier(self) -> dict[str, int]:
@@ -97,7 +104,11 @@ def load(root: Path | None = None, manifests: list[Path] | None = None) -> Repor
             specs, found = expand(deck.manifest.id, ref)
             notes += specs
             problems += found
-        report.decks.append(DeckResult(deck, notes))
+        lock_path = Lock.path_for(manifest_path, deck.manifest.id)
+        lock, found = Lock.read(lock_path, deck.manifest.id)
+        problems += found
+        problems += schema_problems(lock, lock_path, list({n.notetype.key: n.notetype for n in notes}.values()))
+        report.decks.append(DeckResult(deck, notes, lock, lock_path))
     _finish(report, problems)
     return report
 
@@ -148,19 +159,31 @@ def build(
     manifests: list[Path] | None = None,
     out_dir: Path | None = None,
     tier: str | None = None,
+    locked: bool = False,
 ) -> Report:
-    """Validate, then write `<deck id>.apkg` per deck into `out_dir` (default `<root>/dist`)."""
+    """Validate, then write `<deck id>.apkg` per deck into `out_dir` (default `<root>/dist`).
+
+    Unchanged notes keep the time recorded in the deck's lock file; changed and new ones get the build
+    time. The lock file is updated, unless `locked`, where a lock that would change is an error
+    (nothing is written then). A one-`tier` build leaves lock files alone.
+    """
     report = load(root, manifests)
     out_dir = (out_dir or report.root / "dist").resolve()
     if tier is not None:
         for result in report.decks:
             ids = [t.id for t in result.deck.manifest.tiers]
             if tier not in ids:
-                raise UsageError(
-                    f"deck '{result.deck.manifest.id}' has no tier '{tier}'; its tiers are {', '.join(ids)}"
-                )
+                raise UsageError(f"deck '{result.deck.manifest.id}' has no tier '{tier}'; its tiers are {', '.join(ids)}")
     now = build_time()
+    stale = []
     for result in report.decks:
+        result.stamps = stamp(result.lock, result.notes, now)
+        if locked and result.stamps.lock.dumps() != _read_or_empty(result.lock_path):
+            stale.append(_stale_lock(result))
+    if stale:
+        raise InputError(stale)
+    for result in report.decks:
+        stamps = result.stamps
         notes = [n for n in result.notes if tier is None or n.tier == tier]
         result.notes, result.only_tier = notes, tier
         name = result.deck.manifest.id + (f".{tier}" if tier else "")
@@ -169,8 +192,73 @@ def build(
             result.output,
             layout_of(result.deck, tier),
             notes,
-            timestamp=now,
-            note_mtimes={n.guid: now for n in notes},
-            notetype_mtimes={n.notetype.model_id: now for n in notes},
+            timestamp=stamps.timestamp,
+            note_mtimes=stamps.note_mtimes,
+            notetype_mtimes=stamps.notetype_mtimes,
         )
+        result.sha256 = hashlib.sha256(result.output.read_bytes()).hexdigest()
+        if tier is None and not locked:
+            _write_atomically(result.lock_path, stamps.lock.dumps())
+    write_release_manifest(out_dir, report.decks)
     return report
+
+
+def _read_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _stale_lock(result: DeckResult) -> Diagnostic:
+    stamps = result.stamps
+    counts = [
+        f"{len(stamps.added)} added",
+        f"{len(stamps.changed)} changed",
+        f"{len(stamps.removed)} removed",
+        f"{len(stamps.notetypes_changed)} note types changed",
+    ]
+    return Diagnostic(
+        result.lock_path,
+        f"the lock file is out of date ({', '.join(counts)} since it was written); "
+        "run 'tierdeck build' without --locked and commit the updated lock file",
+        line=1,
+    )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def write_release_manifest(out_dir: Path, decks: list[DeckResult]) -> Path:
+    """`dist/manifest.json`: per deck its version, file, sha256 and note and card counts per tier.
+
+    Entries of other decks already in the file are kept while their package still exists.
+    """
+    path = out_dir / "manifest.json"
+    entries: dict[str, dict] = {}
+    try:
+        for entry in json.loads(path.read_text(encoding="utf-8")).get("decks", []):
+            if (out_dir / entry["file"]).exists():
+                entries[entry["id"] + entry["file"]] = entry
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    for result in decks:
+        notes = Counter(n.tier for n in result.notes)
+        cards = result.cards_per_tier
+        entry = {
+            "id": result.deck.manifest.id,
+            "name": result.deck.manifest.name,
+            "version": result.deck.manifest.version,
+            "file": result.output.name,
+            "sha256": result.sha256,
+            "notes": len(result.notes),
+            "cards": result.card_count,
+            "tiers": {t: {"notes": notes[t], "cards": cards[t]} for t in cards},
+        }
+        entries[entry["id"] + entry["file"]] = entry
+    payload = {"tierdeck": __version__, "decks": [entries[k] for k in sorted(entries)]}
+    _write_atomically(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return path

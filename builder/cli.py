@@ -132,23 +132,51 @@ def check(ctx: click.Context, manifests: tuple[Path, ...]) -> None:
     "-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder [default: dist/]."
 )
 @click.option("--tier", help="Build only this tier, as <deck id>.<tier id>.apkg.")
+@click.option(
+    "--locked",
+    is_flag=True,
+    help="Fail if a lock file would change (for CI and releases); identical sources give identical files.",
+)
 @click.pass_context
-def build(ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path | None, tier: str | None) -> None:
-    """Build one .apkg per deck into dist/ (or --out).
+def build(
+    ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path | None, tier: str | None, locked: bool
+) -> None:
+    """Build one .apkg per deck into dist/ (or --out), and dist/manifest.json.
 
-    With no MANIFESTS, builds every manifest under decks/. A failed build writes nothing and leaves
-    earlier packages as they were.
+    With no MANIFESTS, builds every manifest under decks/. Each deck's lock file (decks/<id>.lock)
+    keeps the modification time of unchanged notes, so students' Anki updates exactly the notes that
+    changed; commit it with the cards. A failed build writes nothing and leaves earlier packages as
+    they were.
 
     \b
     Example:
       tierdeck build
       tierdeck build decks/progesterone-bone.yaml -o release/ --tier fundamentals
+      SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) tierdeck build --locked
     """
     root, named = _root(ctx, manifests)
-    report = core.build(root, named, out_dir=out_dir, tier=tier)
+    report = core.build(root, named, out_dir=out_dir, tier=tier, locked=locked)
     _print_diagnostics(report.warnings, report.root)
     for result in report.decks:
-        click.echo(f"{_tier_summary(result)} -> {_display(result.output, Path.cwd())}")
+        click.echo(f"{_tier_summary(result)} -> {_display(result.output, Path.cwd())}{_changes(result)}")
+        for note, old_tier in result.stamps.moved:
+            click.echo(
+                f"note: '{note.key}' moved from tier {old_tier} to {note.tier}; students who have it keep its "
+                f"cards in the old subdeck (its tier:: tag updates)",
+                err=True,
+            )
+
+
+def _changes(result: core.DeckResult) -> str:
+    stamps = result.stamps
+    if not result.lock.notes:
+        return ""
+    parts = [
+        f"{len(items)} {word}"
+        for items, word in ((stamps.added, "added"), (stamps.changed, "changed"), (stamps.removed, "removed"))
+        if items
+    ]
+    return f" ({', '.join(parts)} since the lock file)" if parts else ""
 
 
 def _display(path: Path | None, base: Path) -> str:

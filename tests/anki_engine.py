@@ -27,6 +27,8 @@ def import_package(col: Collection, apkg: Path) -> ImportCounts:
     """Import as a student would, with Anki's default options (update notes and note types if newer)."""
     request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
     log = col.import_anki_package(request).log
+    # The Python layer caches note types; the import changed them in the backend (as Anki's GUI would see).
+    col.models._clear_cache()
     return ImportCounts(len(log.new), len(log.updated), len(log.duplicate), len(log.conflicting))
 
 

@@ -90,7 +90,7 @@ def test_build__bad_input_writes_nothing_and_keeps_the_earlier_package(mini):
         "cards/a.yaml:5: cards[0].fornt: unknown key 'fornt'; did you mean 'front'?"
     )
     assert hashlib.sha256(apkg.read_bytes()).hexdigest() == before
-    assert sorted(p.name for p in (mini.root / "dist").iterdir()) == ["mini.apkg"]
+    assert sorted(p.name for p in (mini.root / "dist").iterdir()) == ["manifest.json", "mini.apkg"]
 
 
 def test_build__tier_option_builds_one_tier(mini):

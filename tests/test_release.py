@@ -1,0 +1,164 @@
+"""Release builds through the real Anki engine: updates reach students, their study survives, builds reproduce."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import tempfile
+
+from anki_engine import ImportCounts, import_package, notes_by_card_id, open_collection
+
+from builder.notetypes import BASIC, NOTE_TYPES
+
+V1, V2 = "1700000000", "1700864000"  # ten days apart
+
+
+def _study_everything(col):
+    """Answer every card once with Easy (straight to review), as a student's first session would."""
+    for did in col.decks.all_names_and_ids():
+        conf = col.decks.config_dict_for_deck_id(did.id)
+        conf["new"]["perDay"] = 9999
+        col.decks.save(conf)
+    (top,) = [d.id for d in col.decks.all_names_and_ids() if d.name == "Sample Deck"]
+    col.decks.select(top)
+    answered = 0
+    while (card := col.sched.getCard()) is not None:
+        col.sched.answerCard(card, 4)
+        answered += 1
+    return answered
+
+
+def _history(col):
+    """Per card (by note CardId and template ordinal): its review count, interval, due and revlog ids."""
+    out = {}
+    for cid in col.find_cards(""):
+        card = col.get_card(cid)
+        revlog = col.db.list("select id from revlog where cid = ? order by id", cid)
+        out[(card.note()["CardId"], card.ord)] = (card.reps, card.ivl, card.due, card.type, tuple(revlog))
+    return out
+
+
+def test_release__v2_reaches_a_student_who_studied_v1_without_losing_history(sample, tmp_path, monkeypatch):
+    assert sample.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
+    v1 = tmp_path / "v1.apkg"
+    shutil.copy(sample.root / "dist" / "sample.apkg", v1)
+
+    col = open_collection(tmp_path / "student")
+    import_package(col, v1)
+    assert _study_everything(col) == 13
+    history = _history(col)
+    assert all(reps >= 1 for reps, *_ in history.values())
+    mtimes = {key: note.mod for key, note in notes_by_card_id(col).items()}
+
+    # v2: two edits, one card added, one removed, and the Basic note type's CSS changed.
+    sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down (resorb) bone.")
+    sample.edit("cards/sample/basics.yaml", "old bone.", "old bone tissue.")
+    sample.edit(
+        "cards/sample/advanced.yaml",
+        "  - type: basic\n    id: h2o\n    tier: basics\n    front: Formula of water?\n    back: H<sub>2</sub>O\n",
+        "  - type: basic\n    id: new-card\n    front: Where are PR-A and PR-B found?\n    back: In osteoblasts and osteoclasts.\n",
+    )
+    monkeypatch.setitem(
+        NOTE_TYPES, "basic", dataclasses.replace(BASIC, css=BASIC.css + "\n.td-prompt { color: #123456; }")
+    )
+    result = sample.run("build", env={"SOURCE_DATE_EPOCH": V2})
+    assert result.exit_code == 0
+    assert result.stdout.endswith("(1 added, 2 changed, 1 removed since the lock file)\n")
+
+    counts = import_package(col, sample.root / "dist" / "sample.apkg")
+    assert counts == ImportCounts(new=1, updated=2, duplicate=6, conflicting=0)
+    notes = notes_by_card_id(col)
+    assert notes["osteoclast-role"]["Back"] == "They break down (resorb) bone."
+    assert notes["remodeling-cells"]["Text"].endswith("{{c2::osteoclasts}} resorb old bone tissue.")
+    assert notes["new-card"]["Front"] == "Where are PR-A and PR-B found?"
+    assert "h2o" in notes  # Anki never deletes a student's notes; the changelog reports the removal
+    assert col.note_count() == 10
+    assert ".td-prompt { color: #123456; }" in col.models.by_name("tierdeck Basic")["css"]
+
+    for key, before in history.items():
+        assert _history(col)[key] == before, f"review history of {key} changed"
+    unchanged = set(mtimes) - {"osteoclast-role", "remodeling-cells", "h2o"}
+    assert {k: notes[k].mod for k in unchanged} == {k: mtimes[k] for k in unchanged}
+    assert notes["osteoclast-role"].mod == int(V2)
+    col.close()
+
+
+def test_release__locked_builds_are_byte_identical_across_days_and_folders(sample, tmp_path):
+    assert sample.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
+    other = tmp_path / "elsewhere" / "checkout"
+    shutil.copytree(sample.root, other, ignore=shutil.ignore_patterns("dist"))
+    temp_before = set(tempfile.gettempdir() and __import__("os").listdir(tempfile.gettempdir()))
+
+    first = sample.run("build", "--locked", env={"SOURCE_DATE_EPOCH": V1})
+    second = type(sample)(other).run("build", "--locked", env={"SOURCE_DATE_EPOCH": V2})
+    assert first.exit_code == second.exit_code == 0
+
+    def digest(root):
+        return hashlib.sha256((root / "dist" / "sample.apkg").read_bytes()).hexdigest()
+
+    assert digest(sample.root) == digest(other)
+    manifest = json.loads((other / "dist" / "manifest.json").read_text())
+    assert manifest["decks"] == [
+        {
+            "id": "sample",
+            "name": "Sample Deck",
+            "version": "1.0.0",
+            "file": "sample.apkg",
+            "sha256": digest(other),
+            "notes": 9,
+            "cards": 13,
+            "tiers": {"basics": {"notes": 4, "cards": 6}, "advanced": {"notes": 5, "cards": 7}},
+        }
+    ]
+    assert set(__import__("os").listdir(tempfile.gettempdir())) <= temp_before  # nothing left in /tmp
+
+
+def test_release__locked_build_fails_when_the_lock_would_change(sample):
+    assert sample.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
+    apkg = sample.root / "dist" / "sample.apkg"
+    before = apkg.read_bytes()
+    sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down bone.")
+    result = sample.run("build", "--locked")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "decks/sample.lock:1: the lock file is out of date (0 added, 1 changed, 0 removed, 0 note types changed "
+        "since it was written); run 'tierdeck build' without --locked and commit the updated lock file\n"
+        "1 error; nothing was written\n"
+    )
+    assert apkg.read_bytes() == before
+
+
+def test_release__adding_a_field_without_a_version_bump_is_rejected(sample, monkeypatch):
+    assert sample.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
+    monkeypatch.setitem(NOTE_TYPES, "basic", dataclasses.replace(BASIC, fields=(*BASIC.fields, "Mnemonic")))
+    result = sample.run("check")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "decks/sample.lock:1: note type 'tierdeck Basic' changed its fields or templates (fields added: Mnemonic) "
+        "but kept version 1; students' Anki would keep the old note type and silently skip every update to its "
+        "notes. Give it version 2 in builder/notetypes.py\n"
+        "1 error; nothing was written\n"
+    )
+
+
+def test_release__template_css_change_alone_is_allowed_and_restamps_the_note_type(sample, monkeypatch):
+    assert sample.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
+    monkeypatch.setitem(NOTE_TYPES, "basic", dataclasses.replace(BASIC, css=BASIC.css + "\n/* tweak */"))
+    assert sample.run("check").exit_code == 0
+    assert sample.run("build", env={"SOURCE_DATE_EPOCH": V2}).exit_code == 0
+    lock = json.loads((sample.root / "decks" / "sample.lock").read_text())
+    assert lock["notetypes"]["basic"]["mtime"] == int(V2)
+    assert lock["notetypes"]["term"]["mtime"] == int(V1)
+
+
+def test_release__a_tier_move_is_reported(sample):
+    assert sample.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
+    sample.edit("cards/sample/advanced.yaml", "    tier: basics\n", "")
+    result = sample.run("build", env={"SOURCE_DATE_EPOCH": V2})
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "note: 'h2o' moved from tier basics to advanced; students who have it keep its cards in the old subdeck "
+        "(its tier:: tag updates)\n"
+    )
