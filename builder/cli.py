@@ -179,6 +179,38 @@ def _changes(result: core.DeckResult) -> str:
     return f" ({', '.join(parts)} since the lock file)" if parts else ""
 
 
+@cli.command()
+@click.argument("old")
+@click.argument("new", default=".")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Write to a file, not stdout.")
+@click.pass_context
+def diff(ctx: click.Context, old: str, new: str, fmt: str, out: Path | None) -> None:
+    """Changelog between two versions: cards added, changed, removed and moved tier, per deck and tier.
+
+    OLD and NEW are each a git revision (tag, branch, commit), '.' for the working tree (the default
+    NEW), or a built .apkg file. Cards are matched by id, so edited text shows as a change.
+
+    \b
+    Example:
+      tierdeck diff v1.0.0                # since the tag, up to the working tree
+      tierdeck diff v1.0.0 v1.1.0 --format json
+      tierdeck diff old/progesterone-bone.apkg dist/progesterone-bone.apkg
+    """
+    from builder import diff as changelog
+    from builder.loader import find_root
+
+    root = find_root(Path.cwd()) if not (old.endswith(".apkg") and new.endswith(".apkg")) else Path.cwd()
+    ctx.meta["tierdeck.root"] = root
+    decks = changelog.compare(changelog.read_side(old, root), changelog.read_side(new, root))
+    labels = (old, "the working tree" if new == "." else new)
+    text = changelog.to_json(decks, *labels) if fmt == "json" else changelog.to_markdown(decks, *labels)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
 def _display(path: Path | None, base: Path) -> str:
     if path is None:
         return "-"

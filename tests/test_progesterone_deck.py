@@ -120,3 +120,11 @@ def test_deck__the_mechanisms_the_article_describes(card_id, words_in_order):
     text = " ".join(MECHANISMS[card_id]).lower()
     positions = [text.find(word.lower()) for word in words_in_order]
     assert -1 not in positions and positions == sorted(positions), (card_id, positions)
+
+
+def test_deck__shipped_lock_file_is_current(tmp_path):
+    """CI's `build --locked` passes on the repository as committed: nobody forgot to commit the lock."""
+    shutil.copytree(REPO / "decks", tmp_path / "decks")
+    shutil.copytree(REPO / "cards", tmp_path / "cards")
+    result = Project(tmp_path).run("build", "--locked")
+    assert result.exit_code == 0, result.stderr

@@ -1,0 +1,108 @@
+"""`tierdeck diff`: the changelog between two versions, from git revisions or built packages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+
+def _git(root, *args):
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.org", "-c", "user.name=t", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def history(sample):
+    """The sample project in git: tag v1, then a commit that edits, adds, removes and moves cards."""
+    _git(sample.root, "init", "-q")
+    _git(sample.root, "add", "-A")
+    _git(sample.root, "commit", "-qm", "v1")
+    _git(sample.root, "tag", "v1")
+    sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down (resorb) bone.")
+    sample.edit("cards/sample/advanced.yaml", "Resorbs bone", "Resorbs mineralised bone")
+    sample.edit("cards/sample/advanced.yaml", "    tier: basics\n", "")
+    sample.edit(
+        "cards/sample/basics.yaml",
+        "  - type: basic\n    id: osteoclast-role\n",
+        "  - type: basic\n    id: pr-location\n    front: Where are PR-A and PR-B found?\n    back: In osteoblasts and osteoclasts.\n"
+        "  - type: basic\n    id: osteoclast-role\n",
+    )
+    sample.edit("decks/sample.yaml", "version: 1.0.0", "version: 1.1.0")
+    text = (sample.root / "cards/sample/basics.yaml").read_text()
+    start = text.index("  - type: cloze")
+    (sample.root / "cards/sample/basics.yaml").write_text(text[:start])
+    _git(sample.root, "commit", "-qam", "v2")
+    return sample
+
+
+def test_diff__between_git_revisions_is_a_markdown_changelog_per_tier(history):
+    result = history.run("diff", "v1", "HEAD")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "# Changes from v1 to HEAD\n"
+        "\n"
+        "## Sample Deck (`sample`) 1.0.0 → 1.1.0\n"
+        "\n"
+        "1 added, 2 changed, 1 removed, 1 moved tier.\n"
+        "\n"
+        "### 1 Basics\n"
+        "\n"
+        "- Added `pr-location` (basic): Where are PR-A and PR-B found?\n"
+        "- Changed `osteoclast-role` (basic): Back: “They resorb bone.” → “They break down (resorb) bone.”\n"
+        "- Removed `remodeling-cells` (cloze): Osteoblasts build new bone matrix; osteoclasts resorb old bone.\n"
+        "\n"
+        "### 2 Advanced\n"
+        "\n"
+        "- Changed `bone-cells/osteoclast/role` (table): Cell: “Resorbs bone” → “Resorbs mineralised bone”\n"
+        "- Moved `h2o` from 1 Basics to 2 Advanced (students who have it keep its cards in the old subdeck; "
+        "its tier tag updates)\n"
+    )
+
+
+def test_diff__working_tree_is_the_default_new_side(history):
+    history.edit("cards/sample/basics.yaml", "Bone remodeling", "Bone remodelling")
+    result = history.run("diff", "HEAD")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == "# Changes from HEAD to the working tree"
+    assert "- Changed `bone-remodeling` (term): Term: “Bone remodeling” → “Bone remodelling”" in result.stdout
+
+
+def test_diff__between_packages_as_json(history, tmp_path):
+    _git(history.root, "checkout", "-q", "v1")
+    assert history.run("build").exit_code == 0
+    shutil.copy(history.root / "dist" / "sample.apkg", tmp_path / "sample.apkg")
+    _git(history.root, "checkout", "-q", "-")
+    assert history.run("build").exit_code == 0
+    result = history.run("diff", str(tmp_path / "sample.apkg"), "dist/sample.apkg", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (deck,) = json.loads(result.stdout)["decks"]
+    assert (deck["id"], deck["old_version"], deck["new_version"]) == ("sample", "1.0.0", "1.1.0")
+    assert [n["key"] for n in deck["added"]] == ["pr-location"]
+    assert [n["key"] for n in deck["removed"]] == ["remodeling-cells"]
+    assert {n["key"]: n["fields"] for n in deck["changed"]} == {
+        "bone-cells/osteoclast/role": {"Cell": {"before": "Resorbs bone", "after": "Resorbs mineralised bone"}},
+        "osteoclast-role": {"Back": {"before": "They resorb bone.", "after": "They break down (resorb) bone."}},
+    }
+    assert deck["moved"] == [
+        {
+            "key": "h2o",
+            "type": "basic",
+            "tier": "advanced",
+            "summary": "Formula of water?",
+            "from": "basics",
+            "to": "advanced",
+        }
+    ]
+
+
+def test_diff__unknown_revision_is_a_usage_error(history):
+    result = history.run("diff", "v9")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: 'v9' is neither an .apkg file nor a git revision (a tag, branch or commit)\n"
