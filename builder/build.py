@@ -11,13 +11,16 @@ import json
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from builder import __version__, yamlio
 from builder.errors import Diagnostic, InputError, UsageError
+from builder.lint import lint_decks
 from builder.loader import Deck, Loader, discover, root_of
 from builder.lock import Lock, Stamps, schema_problems, stamp
+from builder.media import MediaResolver
 from builder.notes import NoteSpec, expand
 from builder.package import DeckLayout, write_apkg
 from builder.render import markdown
@@ -100,8 +103,9 @@ def load(root: Path | None = None, manifests: list[Path] | None = None) -> Repor
             )
             continue
         notes: list[NoteSpec] = []
+        media = MediaResolver(card_roots(deck))
         for ref in deck.cards:
-            specs, found = expand(deck.manifest.id, ref)
+            specs, found = expand(deck.manifest.id, ref, media)
             notes += specs
             problems += found
         lock_path = Lock.path_for(manifest_path, deck.manifest.id)
@@ -109,8 +113,18 @@ def load(root: Path | None = None, manifests: list[Path] | None = None) -> Repor
         problems += found
         problems += schema_problems(lock, lock_path, list({n.notetype.key: n.notetype for n in notes}.values()))
         report.decks.append(DeckResult(deck, notes, lock, lock_path))
+    problems += lint_decks(result.deck for result in report.decks)
     _finish(report, problems)
     return report
+
+
+def card_roots(deck: Deck) -> list[Path]:
+    """The folders a deck's cards live in: images must stay inside them."""
+    roots = []
+    for entry in deck.manifest.cards:
+        path = (deck.root / entry).resolve()
+        roots.append(path if path.is_dir() else path.parent)
+    return roots
 
 
 def _finish(report: Report, problems: list[Diagnostic]) -> None:
@@ -126,9 +140,12 @@ def _finish(report: Report, problems: list[Diagnostic]) -> None:
         raise InputError(errors + report.warnings)
 
 
-def check(root: Path | None = None, manifests: list[Path] | None = None) -> Report:
-    """Validate without writing anything."""
-    return load(root, manifests)
+def check(root: Path | None = None, manifests: list[Path] | None = None, strict: bool = False) -> Report:
+    """Validate without writing anything; with `strict`, lint warnings are errors too."""
+    report = load(root, manifests)
+    if strict and report.warnings:
+        raise InputError([replace(d, level="error") for d in report.warnings])
+    return report
 
 
 def build_time() -> int:
@@ -160,12 +177,14 @@ def build(
     out_dir: Path | None = None,
     tier: str | None = None,
     locked: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Validate, then write `<deck id>.apkg` per deck into `out_dir` (default `<root>/dist`).
 
     Unchanged notes keep the time recorded in the deck's lock file; changed and new ones get the build
     time. The lock file is updated, unless `locked`, where a lock that would change is an error
-    (nothing is written then). A one-`tier` build leaves lock files alone.
+    (nothing is written then). A one-`tier` build leaves lock files alone. `progress(done, total)` is
+    called with the notes written so far, before the first package and after each one.
     """
     report = load(root, manifests)
     out_dir = (out_dir or report.root / "dist").resolve()
@@ -173,7 +192,9 @@ def build(
         for result in report.decks:
             ids = [t.id for t in result.deck.manifest.tiers]
             if tier not in ids:
-                raise UsageError(f"deck '{result.deck.manifest.id}' has no tier '{tier}'; its tiers are {', '.join(ids)}")
+                raise UsageError(
+                    f"deck '{result.deck.manifest.id}' has no tier '{tier}'; its tiers are {', '.join(ids)}"
+                )
     now = build_time()
     stale = []
     for result in report.decks:
@@ -182,6 +203,9 @@ def build(
             stale.append(_stale_lock(result))
     if stale:
         raise InputError(stale)
+    total, done = sum(1 for r in report.decks for n in r.notes if tier in (None, n.tier)), 0
+    if progress:
+        progress(done, total)
     for result in report.decks:
         stamps = result.stamps
         notes = [n for n in result.notes if tier is None or n.tier == tier]
@@ -195,8 +219,12 @@ def build(
             timestamp=stamps.timestamp,
             note_mtimes=stamps.note_mtimes,
             notetype_mtimes=stamps.notetype_mtimes,
+            media=[m for n in notes for m in n.media],
         )
         result.sha256 = hashlib.sha256(result.output.read_bytes()).hexdigest()
+        done += len(notes)
+        if progress:
+            progress(done, total)
         if tier is None and not locked:
             _write_atomically(result.lock_path, stamps.lock.dumps())
     write_release_manifest(out_dir, report.decks)

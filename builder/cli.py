@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 bad input (every problem listed as `file:line: ...`), 2
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import time
@@ -79,14 +80,52 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tierdeck")
-def cli() -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the output a command is asked for.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print what is read and written, and how long it took.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     """Build tiered Anki decks from YAML flashcards.
 
     \b
     Example:
       tierdeck check                 # validate every deck under decks/
       tierdeck build                 # write dist/<deck id>.apkg for each deck
+      tierdeck -q build              # print nothing but problems
     """
+    if quiet and verbose:
+        raise click.UsageError("-q/--quiet and -v/--verbose cannot be used together")
+    ctx.meta["tierdeck.verbosity"] = -1 if quiet else 1 if verbose else 0
+
+
+def _say(message: str, level: int = 0) -> None:
+    """Print a status line unless --quiet; `level=1` lines only with --verbose."""
+    ctx = click.get_current_context(silent=True)
+    if (ctx.meta.get("tierdeck.verbosity", 0) if ctx else 0) >= level:
+        click.echo(message)
+
+
+def _on_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def _progress(label: str):
+    """A progress callback `(done, total)` drawing click's bar on a terminal; hidden in CI logs and with -q."""
+    ctx = click.get_current_context(silent=True)
+    hidden = not _on_terminal() or (ctx is not None and ctx.meta.get("tierdeck.verbosity", 0) < 0)
+    state: dict = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = click.progressbar(length=max(total, 1), label=label, hidden=hidden, file=sys.stderr)
+            state["bar"].__enter__()
+        state["bar"].update(done - state["bar"].pos)
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
 
 
 _manifests = click.argument("manifests", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
@@ -107,23 +146,29 @@ def _tier_summary(result: core.DeckResult) -> str:
 
 @cli.command()
 @_manifests
+@click.option("--strict", is_flag=True, help="Treat lint warnings as errors (exit 1), e.g. in CI.")
 @click.pass_context
-def check(ctx: click.Context, manifests: tuple[Path, ...]) -> None:
+def check(ctx: click.Context, manifests: tuple[Path, ...], strict: bool) -> None:
     """Validate decks and cards without writing anything; list every problem.
 
-    With no MANIFESTS, checks every manifest under decks/.
+    With no MANIFESTS, checks every manifest under decks/. Lint warnings (a duplicated front, a front
+    over 40 words, a cloze hiding most of its text, a mechanism of 1 or over 10 steps, an empty table
+    cell, a card without a source) are listed too; with --strict they fail the check.
 
     \b
     Example:
       tierdeck check
-      tierdeck check decks/progesterone-bone.yaml
+      tierdeck check --strict decks/progesterone-bone.yaml
     """
     root, named = _root(ctx, manifests)
-    report = core.check(root, named)
+    started = time.perf_counter()
+    report = core.check(root, named, strict=strict)
     _print_diagnostics(report.warnings, report.root)
     for result in report.decks:
-        click.echo(_tier_summary(result))
-    click.echo(f"ok: {_plural(len(report.decks), 'deck')} checked, {_plural(len(report.warnings), 'warning')}")
+        _say(_tier_summary(result))
+        _say(f"  {_display(result.deck.manifest_path, root)}: {_plural(len(result.deck.files), 'card file')}", 1)
+    _say(f"ok: {_plural(len(report.decks), 'deck')} checked, {_plural(len(report.warnings), 'warning')}")
+    _say(f"checked in {time.perf_counter() - started:.2f}s", 1)
 
 
 @cli.command()
@@ -155,16 +200,19 @@ def build(
       SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) tierdeck build --locked
     """
     root, named = _root(ctx, manifests)
-    report = core.build(root, named, out_dir=out_dir, tier=tier, locked=locked)
+    started = time.perf_counter()
+    with _progress("Building") as progress:
+        report = core.build(root, named, out_dir=out_dir, tier=tier, locked=locked, progress=progress)
     _print_diagnostics(report.warnings, report.root)
     for result in report.decks:
-        click.echo(f"{_tier_summary(result)} -> {_display(result.output, Path.cwd())}{_changes(result)}")
+        _say(f"{_tier_summary(result)} -> {_display(result.output, Path.cwd())}{_changes(result)}")
         for note, old_tier in result.stamps.moved:
             click.echo(
                 f"note: '{note.key}' moved from tier {old_tier} to {note.tier}; students who have it keep its "
                 f"cards in the old subdeck (its tier:: tag updates)",
                 err=True,
             )
+    _say(f"built in {time.perf_counter() - started:.2f}s", 1)
 
 
 def _changes(result: core.DeckResult) -> str:
@@ -209,6 +257,127 @@ def diff(ctx: click.Context, old: str, new: str, fmt: str, out: Path | None) -> 
         click.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+@cli.command()
+@_manifests
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Output folder [default: preview/].",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in the web browser.")
+@click.pass_context
+def preview(ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path | None, open_browser: bool) -> None:
+    """Write an HTML preview of every card, front and back, as Anki will show them.
+
+    The preview uses the decks' own card templates and CSS. Open preview/index.html from disk (no
+    server): cards are grouped by tier and card type, with each card's id, tags, source and file:line;
+    search, filter by tier, type or tag, and switch night mode or a phone-width view on and off.
+
+    \b
+    Example:
+      tierdeck preview --open
+      tierdeck preview decks/progesterone-bone.yaml -o /tmp/review
+    """
+    import webbrowser
+
+    from builder.preview import write_site
+
+    root, named = _root(ctx, manifests)
+    report = core.check(root, named)
+    _print_diagnostics(report.warnings, report.root)
+    index = write_site(report, (out_dir or report.root / "preview").resolve())
+    cards = sum(result.card_count for result in report.decks)
+    _say(f"preview of {_plural(cards, 'card')} -> {_display(index, Path.cwd())}")
+    if open_browser:
+        webbrowser.open(index.as_uri())
+
+
+@cli.command()
+@_manifests
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def stats(ctx: click.Context, manifests: tuple[Path, ...], fmt: str) -> None:
+    """Cards per tier and card type, cards per tag, and the lint warnings.
+
+    \b
+    Example:
+      tierdeck stats
+      tierdeck stats decks/progesterone-bone.yaml --format json
+    """
+    from builder import stats as deck_stats
+
+    root, named = _root(ctx, manifests)
+    data = deck_stats.collect(core.check(root, named))
+    click.echo(deck_stats.to_json(data) if fmt == "json" else deck_stats.to_text(data), nl=False)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Output folder [default: schemas/].",
+)
+@click.pass_context
+def schema(ctx: click.Context, out_dir: Path | None) -> None:
+    """Write JSON Schemas of manifests and card files, for editors that validate YAML.
+
+    Writes manifest.schema.json and cards.schema.json, generated from the models tierdeck validates
+    with. A card file whose first line is
+    '# yaml-language-server: $schema=../../schemas/cards.schema.json' is then checked and completed as
+    you type (VS Code's YAML extension and other editors using the YAML language server; see
+    docs/editor.md).
+
+    \b
+    Example:
+      tierdeck schema
+      tierdeck schema -o /tmp/schemas
+    """
+    from builder.jsonschemas import write_schemas
+    from builder.loader import find_root
+
+    if out_dir is None:
+        try:
+            out_dir = find_root(Path.cwd()) / "schemas"
+        except UsageError:
+            out_dir = Path("schemas")
+    for path in write_schemas(out_dir):
+        _say(f"wrote {_display(path.resolve(), Path.cwd())}")
+
+
+@cli.command()
+@click.argument("deck_id")
+@click.option("--name", help="The deck's name in Anki [default: from DECK_ID, e.g. 'Bone Health'].")
+@click.pass_context
+def new(ctx: click.Context, deck_id: str, name: str | None) -> None:
+    """Start a new deck: decks/DECK_ID.yaml and cards/DECK_ID/ with one example card of each type.
+
+    The new deck builds as it is; replace the example cards with your own. Existing files are never
+    overwritten.
+
+    \b
+    Example:
+      tierdeck new bone-health
+      tierdeck new cardio-basics --name "Cardiology Basics"
+    """
+    from builder.loader import find_root
+    from builder.scaffold import new_deck
+
+    try:
+        root = find_root(Path.cwd())
+    except UsageError:
+        root = Path.cwd().resolve()
+    ctx.meta["tierdeck.root"] = root
+    created, warnings = new_deck(root, deck_id, name)
+    for path in created:
+        _say(f"created {_display(path, Path.cwd())}")
+    _print_diagnostics(warnings, root)
+    _say("next: replace the example cards, then run 'tierdeck check' and 'tierdeck preview'")
 
 
 def _display(path: Path | None, base: Path) -> str:

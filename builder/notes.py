@@ -12,6 +12,7 @@ import genanki
 
 from builder.errors import Diagnostic
 from builder.loader import CardRef
+from builder.media import MediaFile, MediaResolver
 from builder.notetypes import NOTE_TYPES, NoteType
 from builder.render import render
 from builder.schema import CLOZE_RE, BasicCard, ClozeCard, MechanismCard, TableCard, TermCard, format_path, slugify
@@ -29,6 +30,7 @@ class NoteSpec:
     tier: str
     card_count: int
     origin: CardRef
+    media: tuple[MediaFile, ...] = ()
 
     @property
     def card_id(self) -> str:
@@ -46,32 +48,39 @@ def guid_for(deck_id: str, key: str) -> str:
 
 
 class _Fields:
-    """Renders the text fields of one card, collecting what is not allowed."""
+    """Renders the text fields of one card, collecting its images and what is not allowed."""
 
-    def __init__(self, ref: CardRef):
+    def __init__(self, ref: CardRef, media: MediaResolver | None):
         self.ref = ref
+        self.resolver = media
+        self.media: list[MediaFile] = []
         self.problems: list[Diagnostic] = []
 
     def __call__(self, text: str | None, *where: str | int) -> str:
         if text is None:
             return ""
         html, problems = render(text)
+        if self.resolver is not None and "<img" in html:
+            html, found, image_problems = self.resolver.rewrite(html, self.ref.file)
+            self.media += found
+            problems = [*problems, *image_problems]
         path = (*self.ref.path, *where)
         for problem in problems:
             self.problems.append(Diagnostic(self.ref.file, f"{format_path(path)}: {problem}", path=path))
         return html
 
 
-def expand(deck_id: str, ref: CardRef) -> tuple[list[NoteSpec], list[Diagnostic]]:
-    """The notes one card becomes, and any markup in it that would not survive sanitising."""
+def expand(deck_id: str, ref: CardRef, media: MediaResolver | None = None) -> tuple[list[NoteSpec], list[Diagnostic]]:
+    """The notes one card becomes, and any markup or image in it that cannot be packed."""
     card = ref.card
-    f = _Fields(ref)
+    f = _Fields(ref, media)
     tags = (*ref.tags, f"tier::{ref.tier}", f"type::{card.type}")
     extra, source = f(card.extra, "extra"), f(ref.source, "source")
     notetype = NOTE_TYPES[card.type]
 
     def note(key: str, fields: tuple[str, ...], card_count: int) -> NoteSpec:
-        return NoteSpec(guid_for(deck_id, key), key, notetype, fields, tags, ref.tier, card_count, ref)
+        images = tuple(dict.fromkeys(f.media))
+        return NoteSpec(guid_for(deck_id, key), key, notetype, fields, tags, ref.tier, card_count, ref, images)
 
     if isinstance(card, BasicCard):
         notes = [note(card.id, (f(card.front, "front"), f(card.back, "back"), extra, source, card.id), 1)]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import genanki
 
+from builder.media import MediaFile
 from builder.notes import NoteSpec
 from builder.notetypes import stable_id
 
@@ -71,7 +72,7 @@ def write_apkg(
     timestamp: int,
     note_mtimes: dict[str, int],
     notetype_mtimes: dict[int, int],  # by Anki model id
-    media: Iterable[Path] = (),
+    media: Iterable[MediaFile] = (),
 ) -> None:
     """Write `notes` to `out` atomically; an existing file is replaced only by a complete new one."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -94,13 +95,13 @@ def write_apkg(
             conn.commit()
         finally:
             conn.close()
-        media_files = sorted(media, key=lambda p: p.name)
+        media_files = sorted(set(media), key=lambda m: m.name)
         partial = work / out.name
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             _add(zf, "collection.anki2", db_path.read_bytes())
-            _add(zf, "media", json.dumps({str(i): p.name for i, p in enumerate(media_files)}).encode())
-            for i, path in enumerate(media_files):
-                _add(zf, str(i), path.read_bytes())
+            _add(zf, "media", json.dumps({str(i): m.name for i, m in enumerate(media_files)}).encode())
+            for i, m in enumerate(media_files):
+                _add(zf, str(i), m.path.read_bytes())
         os.replace(partial, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)

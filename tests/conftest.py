@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from builder.cli import cli
 
@@ -77,3 +79,9 @@ def mini(project: Project) -> Project:
     """A project with a two-tier manifest `decks/mini.yaml` reading every file under cards/."""
     project.write("decks/mini.yaml", MINIMAL_MANIFEST)
     return project
+
+
+# Hypothesis: a short `ci` run by default; `HYPOTHESIS_PROFILE=long` searches much longer (tests/test_fuzz.py).
+settings.register_profile("ci", max_examples=60, deadline=None, print_blob=True)
+settings.register_profile("long", max_examples=3000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

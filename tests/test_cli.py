@@ -16,6 +16,7 @@ CARDS = """
         id: q1
         front: What do osteoclasts do?
         back: They resorb bone.
+    source: Lecture 1
 """
 
 
@@ -49,6 +50,7 @@ def test_check__lists_every_problem_with_file_line_and_fix(mini):
             tier: three
             front: x
             back: y
+        source: Lecture 1
         """,
     )
     result = mini.run("check")
@@ -58,7 +60,8 @@ def test_check__lists_every_problem_with_file_line_and_fix(mini):
         "cards/a.yaml:6: cards[0].defintion: unknown key 'defintion'; did you mean 'definition'?\n"
         "cards/a.yaml:8: cards[1].id: 'Q2' is not a valid id; use lowercase letters, digits and single hyphens, "
         "e.g. 'bone-remodeling'\n"
-        "cards/a.yaml:9: cards[1].front: expected text, got a list; write it as text (in quotes if needed)\n"
+        "cards/a.yaml:9: cards[1].front: expected text, got a list; write it as text, in quotes if it starts with '[' "
+        "or '{'\n"
         "cards/a.yaml:13: cards[2].text: a cloze card needs at least one deletion; mark the answer like {{c1::answer}}\n"
         "cards/a.yaml:16: cards[3].tier: unknown tier 'three' in deck 'mini'; use one of: one, two\n"
         "5 errors; nothing was written\n"
@@ -67,7 +70,7 @@ def test_check__lists_every_problem_with_file_line_and_fix(mini):
 
 def test_check__duplicate_id_names_both_places(mini):
     mini.write("cards/a.yaml", CARDS)
-    mini.write("cards/sub/b.yaml", CARDS.replace("tier: one", "tier: two"))
+    mini.write("cards/sub/b.yaml", CARDS.replace("tier: one", "tier: two").replace("osteoclasts", "osteoblasts"))
     result = mini.run("check")
     assert result.exit_code == 1
     assert result.stderr == (

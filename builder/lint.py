@@ -1,0 +1,206 @@
+"""Lint: cards that are valid but will study badly. Each finding is a warning Diagnostic with its YAML path.
+
+`check` shows them as `file:line: warning: ...` and `check --strict` turns them into errors. What is
+looked at: the same front or cloze text twice, a front over 40 words, a cloze card that hides most of
+its text, a mechanism with too few or too many steps, an empty table cell, a card without a source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from builder import yamlio
+from builder.errors import Diagnostic, YamlPath
+from builder.loader import CardRef, Deck
+from builder.render import markdown, plain_text
+from builder.schema import BasicCard, ClozeCard, MechanismCard, TableCard, TermCard, format_path
+from builder.templating import Cloze, parse_clozes
+
+MAX_FRONT_WORDS = 40
+MAX_HIDDEN_SHARE = 0.5
+MIN_STEPS, MAX_STEPS = 2, 10
+# What an author writes for "nothing here yet": blank, dashes, dots, a question mark, a to-do marker.
+_EMPTY_CELL = re.compile(r"[\s\-\u2013\u2014.\u2026?]*|(?i:todo|tbd|tba|xxx)")
+
+
+def lint_decks(decks: Iterable[Deck]) -> list[Diagnostic]:
+    """Every lint warning of every deck."""
+    locator = yamlio.Locator()
+    found: list[Diagnostic] = []
+    for deck in decks:
+        found += lint_deck(deck, locator)
+    return found
+
+
+def lint_deck(deck: Deck, locator: yamlio.Locator | None = None) -> list[Diagnostic]:
+    """The lint warnings of one deck's cards."""
+    locator = locator or yamlio.Locator()
+    found: list[Diagnostic] = []
+    first: dict[tuple[str, str], tuple[CardRef, YamlPath]] = {}
+    deck_source = getattr(deck.manifest, "source", None)  # a deck-wide default, where the format has one
+    for ref in deck.cards:
+        found += _lint_card(ref, deck_source)
+        for kind, where, text in _prompts(ref):
+            key = (kind, _normalised(text))
+            other = first.setdefault(key, (ref, where))
+            if other[0] is ref:
+                continue
+            other_ref, other_where = other
+            line = locator.line(other_ref.file, (*other_ref.path, *other_where))
+            found.append(
+                _warn(
+                    ref,
+                    where,
+                    f"same {kind} as card '{other_ref.card.id}' at {_shown(other_ref.file, deck.root)}:{line}; "
+                    "merge the two cards or reword one",
+                )
+            )
+    return found
+
+
+def _lint_card(ref: CardRef, deck_source: str | None) -> list[Diagnostic]:
+    card = ref.card
+    found = []
+    for where, text in _fronts(ref):
+        words = len(_plain(text).split())
+        if words > MAX_FRONT_WORDS:
+            found.append(
+                _warn(
+                    ref,
+                    where,
+                    f"the front has {words} words (more than {MAX_FRONT_WORDS}); a long prompt is hard to answer "
+                    "at a glance: shorten it, split the card, or move context to 'extra'",
+                )
+            )
+    if isinstance(card, ClozeCard):
+        found += _lint_cloze(ref)
+    if isinstance(card, MechanismCard) and not MIN_STEPS <= len(card.steps) <= MAX_STEPS:
+        fix = (
+            "add the steps before and after it, or make it a basic card"
+            if len(card.steps) < MIN_STEPS
+            else "split it into two mechanisms"
+        )
+        found.append(
+            _warn(
+                ref,
+                ("steps",),
+                f"a mechanism has {MIN_STEPS} to {MAX_STEPS} steps, this one has {len(card.steps)}; {fix}",
+                at_key=True,
+            )
+        )
+    if isinstance(card, TableCard):
+        found += _lint_table(ref)
+    if ref.source is None and deck_source is None:
+        found.append(
+            _warn(
+                ref,
+                (),
+                f"card '{card.id}' has no source; add 'source: ...' to the card, or once at the top of the file "
+                "for all its cards",
+            )
+        )
+    return found
+
+
+def _lint_cloze(ref: CardRef) -> list[Diagnostic]:
+    """A card number whose deletions hide most of the text leaves nothing to recall it from."""
+    nodes = parse_clozes(ref.card.text)
+    total = _letters(_revealed(nodes))
+    hidden: dict[int, int] = {}
+    for node in nodes:
+        if isinstance(node, Cloze):
+            hidden[node.ordinal] = hidden.get(node.ordinal, 0) + _letters(_revealed(node.nodes))
+    found = []
+    for ordinal, count in sorted(hidden.items()):
+        if total and count / total > MAX_HIDDEN_SHARE:
+            found.append(
+                _warn(
+                    ref,
+                    ("text",),
+                    f"deletion c{ordinal} hides {count * 100 // total}% of the text, leaving too little to recall "
+                    "it from; hide less (one key word or phrase) or split it into several deletions",
+                )
+            )
+    return found
+
+
+def _lint_table(ref: CardRef) -> list[Diagnostic]:
+    found = []
+    for i, row in enumerate(ref.card.rows):
+        for j, cell in enumerate(row.cells):
+            if _EMPTY_CELL.fullmatch(_plain(cell)):
+                where = ("rows", i, "cells", j) if _row_is_mapping(ref, i) else ("rows", i, j)
+                shown = f" ('{cell.strip()}')" if cell.strip() else ""
+                found.append(
+                    _warn(
+                        ref,
+                        where,
+                        f"the table cell is empty{shown}; every cell is asked as a card: write what belongs there "
+                        "(or 'none' if nothing does)",
+                    )
+                )
+    return found
+
+
+def _row_is_mapping(ref: CardRef, row: int) -> bool:
+    """Whether a row is written as `{id, cells}` (its cells then sit one level deeper in the YAML)."""
+    data, _ = yamlio.load(ref.file)
+    try:
+        return isinstance(data["cards"][ref.index]["rows"][row], dict)
+    except (KeyError, IndexError, TypeError):
+        return False
+
+
+def _fronts(ref: CardRef) -> list[tuple[YamlPath, str]]:
+    """The text each of the card's questions shows."""
+    card = ref.card
+    if isinstance(card, BasicCard):
+        return [(("front",), card.front)]
+    if isinstance(card, TermCard):
+        return [(("term",), card.term)] + ([(("definition",), card.definition)] if card.reverse else [])
+    if isinstance(card, ClozeCard):
+        return [(("text",), card.text)]
+    return []
+
+
+def _prompts(ref: CardRef) -> list[tuple[str, YamlPath, str]]:
+    """(kind, where, text) of what must not repeat within a deck."""
+    card = ref.card
+    if isinstance(card, BasicCard):
+        return [("front", ("front",), card.front)]
+    if isinstance(card, TermCard):
+        return [("term", ("term",), card.term)]
+    if isinstance(card, ClozeCard):
+        return [("cloze text", ("text",), _revealed(parse_clozes(card.text)))]
+    return []
+
+
+def _revealed(nodes: list) -> str:
+    """Cloze text with every deletion shown, hints dropped."""
+    return "".join(n if isinstance(n, str) else _revealed(n.nodes) for n in nodes)
+
+
+def _plain(text: str) -> str:
+    return plain_text(markdown(_revealed(parse_clozes(text))))
+
+
+def _letters(text: str) -> int:
+    return len("".join(_plain(text).split()))
+
+
+def _normalised(text: str) -> str:
+    return " ".join(_plain(text).casefold().split())
+
+
+def _shown(file: Path, root: Path) -> str:
+    try:
+        return str(file.relative_to(root))
+    except ValueError:
+        return str(file)
+
+
+def _warn(ref: CardRef, where: YamlPath, message: str, at_key: bool = False) -> Diagnostic:
+    path = (*ref.path, *where)
+    return Diagnostic(ref.file, f"{format_path(path)}: {message}", path=path, level="warning", at_key=at_key)

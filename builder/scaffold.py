@@ -1,0 +1,137 @@
+"""`tierdeck new`: a new deck's manifest and a cards folder with one example card of each type. Never prints.
+
+The files start with the YAML language server's schema line, so an editor validates them from the start;
+the schemas are written too when the project has none yet. Nothing that exists is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from builder import yamlio
+from builder.errors import Diagnostic, InputError, UsageError
+from builder.jsonschemas import schema_texts
+from builder.schema import SLUG_PATTERN
+
+MANIFEST = """\
+# yaml-language-server: $schema=../schemas/manifest.schema.json
+# The deck manifest: see docs/format.md. `id` is this deck's identity in Anki: never change it.
+id: {deck_id}
+name: {name}
+version: 0.1.0
+description: What a student learns from this deck, shown on Anki's deck overview.
+tiers:
+  - {{id: basics, title: 1 Basics}}
+  - {{id: advanced, title: 2 Advanced}}
+cards: [cards/{deck_id}]
+tags: [{deck_id}]
+"""
+
+BASICS = """\
+# yaml-language-server: $schema=../../schemas/cards.schema.json
+# Example cards: replace them with your own. Every card needs an id that never changes.
+tier: basics
+source: Replace with the chapter or article these cards come from
+cards:
+  - type: term
+    id: example-term
+    term: Osteoclast
+    definition: A large bone cell that *resorbs* (breaks down) bone matrix.
+    reverse: true
+  - type: basic
+    id: example-question
+    front: What do osteoblasts do?
+    back: They build new bone matrix.
+    extra: Osteo- means bone; -blast means builder.
+  - type: cloze
+    id: example-cloze
+    text: "{{{{c1::Osteoblasts}}}} build bone matrix; {{{{c2::osteoclasts}}}} resorb it."
+"""
+
+ADVANCED = """\
+# yaml-language-server: $schema=../../schemas/cards.schema.json
+tier: advanced
+source: Replace with the chapter or article these cards come from
+cards:
+  - type: mechanism
+    id: example-mechanism
+    title: Bone remodeling cycle
+    steps:
+      - Osteoclasts are activated on the bone surface
+      - Osteoclasts resorb old bone matrix
+      - Osteoblasts lay down new matrix (osteoid)
+      - The osteoid mineralises into new bone
+  - type: table
+    id: example-table
+    title: Bone cells
+    columns: [Cell, Role, Origin]
+    rows:
+      - [Osteoblast, Builds bone matrix, Mesenchymal stem cells]
+      - [Osteoclast, Resorbs bone, Monocyte/macrophage line]
+"""
+
+
+def title_of(deck_id: str) -> str:
+    """A readable deck name from its id: `bone-health` -> `Bone Health`."""
+    return " ".join(part.capitalize() for part in deck_id.split("-"))
+
+
+def new_deck(root: Path, deck_id: str, name: str | None = None) -> tuple[list[Path], list[Diagnostic]]:
+    """Create `decks/<id>.yaml` and `cards/<id>/` below `root`: every file written, and warnings.
+
+    A warning names each other manifest that reads the new cards folder too (e.g. `cards: [cards]`).
+    """
+    if not re.match(SLUG_PATTERN, deck_id):
+        raise UsageError(
+            f"'{deck_id}' is not a valid deck id; use lowercase letters, digits and single hyphens, e.g. 'bone-health'"
+        )
+    manifest = root / "decks" / f"{deck_id}.yaml"
+    cards = root / "cards" / deck_id
+    taken = [
+        Diagnostic(path, "already exists; 'tierdeck new' never overwrites: pick another deck id or remove it first")
+        for path in (manifest, cards)
+        if path.exists()
+    ]
+    if taken:
+        raise InputError(taken)
+    name = name or title_of(deck_id)
+    files = {
+        manifest: MANIFEST.format(deck_id=deck_id, name=json.dumps(name, ensure_ascii=False)),
+        cards / "basics.yaml": BASICS.format(),
+        cards / "advanced.yaml": ADVANCED.format(),
+    }
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for schema_name, text in schema_texts().items():
+        path = root / "schemas" / schema_name
+        if not path.exists():  # what the files' first line points the editor at
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            files[path] = text
+    return list(files), _also_read_by(root, manifest, cards)
+
+
+def _also_read_by(root: Path, manifest: Path, cards: Path) -> list[Diagnostic]:
+    """Other manifests whose card entries include `cards`: their decks would take in the new cards."""
+    found = []
+    locator = yamlio.Locator()
+    for other in sorted((root / "decks").glob("*.y*ml")):
+        data, _ = yamlio.load(other)
+        entries = data.get("cards") if other != manifest and isinstance(data, dict) else None
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, str) and cards.resolve().is_relative_to((root / entry).resolve()):
+                found.append(
+                    locator.resolve(
+                        Diagnostic(
+                            other,
+                            f"cards[{index}]: '{entry}' includes the new {cards.relative_to(root)}/, so this deck takes "
+                            "in the new cards too; list only its own folder, e.g. 'cards/<its id>'",
+                            path=("cards", index),
+                            level="warning",
+                        )
+                    )
+                )
+    return found

@@ -1,0 +1,196 @@
+"""Lint: valid cards that will study badly, reported as warnings at file:line, errors with --strict."""
+
+from __future__ import annotations
+
+FORTY_ONE = " ".join(["word"] * 40) + " end?"
+
+CARDS = f"""
+    tier: one
+    source: Lecture 1
+    cards:
+      - type: basic
+        id: q1
+        front: What do osteoclasts do?
+        back: They resorb bone.
+      - type: basic
+        id: q2
+        front: what do  *osteoclasts* do?
+        back: Resorb bone.
+      - type: basic
+        id: long
+        front: {FORTY_ONE}
+        back: x
+      - type: cloze
+        id: c1
+        text: "Bone {{{{c1::is remodelled throughout life by osteoclasts and osteoblasts}}}}."
+      - type: mechanism
+        id: m1
+        title: One step
+        steps: [Only step]
+      - type: table
+        id: t1
+        title: Cells
+        columns: [Cell, Role]
+        rows:
+          - [Osteoblast, "-"]
+          - {{id: clast, cells: [Osteoclast, "…"]}}
+"""
+
+NO_SOURCE = """
+    tier: two
+    cards:
+      - type: cloze
+        id: c2
+        text: "{{c1::Bone}} is remodelled all the time by osteoclasts and osteoblasts."
+      - type: cloze
+        id: c3
+        text: "{{c1::Bone::what?}} is remodelled all the time by {{c2::osteoclasts}} and osteoblasts."
+"""
+
+WARNINGS = [
+    (
+        "cards/a.yaml:10: warning: cards[1].front: same front as card 'q1' at cards/a.yaml:6; merge the two cards or "
+        "reword one"
+    ),
+    (
+        "cards/a.yaml:14: warning: cards[2].front: the front has 41 words (more than 40); a long prompt is hard to "
+        "answer at a glance: shorten it, split the card, or move context to 'extra'"
+    ),
+    (
+        "cards/a.yaml:18: warning: cards[3].text: deletion c1 hides 91% of the text, leaving too little to recall it "
+        "from; hide less (one key word or phrase) or split it into several deletions"
+    ),
+    (
+        "cards/a.yaml:22: warning: cards[4].steps: a mechanism has 2 to 10 steps, this one has 1; add the steps before "
+        "and after it, or make it a basic card"
+    ),
+    (
+        "cards/a.yaml:28: warning: cards[5].rows[0][1]: the table cell is empty ('-'); every cell is asked as a card: "
+        "write what belongs there (or 'none' if nothing does)"
+    ),
+    (
+        "cards/a.yaml:29: warning: cards[5].rows[1].cells[1]: the table cell is empty ('…'); every cell is asked as a "
+        "card: write what belongs there (or 'none' if nothing does)"
+    ),
+    (
+        "cards/b.yaml:3: warning: cards[0]: card 'c2' has no source; add 'source: ...' to the card, or once at the top "
+        "of the file for all its cards"
+    ),
+    (
+        "cards/b.yaml:6: warning: cards[1]: card 'c3' has no source; add 'source: ...' to the card, or once at the top "
+        "of the file for all its cards"
+    ),
+    (
+        "cards/b.yaml:8: warning: cards[1].text: same cloze text as card 'c2' at cards/b.yaml:5; merge the two cards "
+        "or reword one"
+    ),
+]
+
+
+def test_check__lint_warnings_name_file_line_and_fix(mini):
+    mini.write("cards/a.yaml", CARDS)
+    mini.write("cards/b.yaml", NO_SOURCE)
+    result = mini.run("check")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == WARNINGS
+    assert result.stdout.splitlines()[-1] == "ok: 1 deck checked, 9 warnings"
+
+
+def test_check__strict_turns_warnings_into_errors(mini):
+    mini.write("cards/a.yaml", CARDS)
+    mini.write("cards/b.yaml", NO_SOURCE)
+    result = mini.run("check", "--strict")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [w.replace(" warning: ", " ", 1) for w in WARNINGS] + [
+        "9 errors; nothing was written"
+    ]
+
+
+def test_check__strict_passes_a_clean_deck(mini):
+    mini.write("cards/a.yaml", CARDS.split("      - type: basic\n        id: q2")[0])
+    result = mini.run("check", "--strict")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_build__warnings_do_not_stop_a_build(mini):
+    mini.write("cards/b.yaml", NO_SOURCE)
+    result = mini.run("build")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == WARNINGS[-3:]
+    assert (mini.root / "dist" / "mini.apkg").is_file()
+
+
+def test_lint__limits_are_exclusive(mini):
+    steps = "\n".join(f"            - Step {i}" for i in range(1, 11))
+    mini.write(
+        "cards/a.yaml",
+        f"""
+        tier: one
+        source: Lecture 1
+        cards:
+          - type: basic
+            id: forty
+            front: {" ".join(["word"] * 39)} end?
+            back: x
+          - type: cloze
+            id: half
+            text: "{{{{c1::abcd}}}} efgh"
+          - type: mechanism
+            id: ten
+            title: Ten steps
+            steps:
+{steps}
+          - type: mechanism
+            id: two
+            title: Two steps
+            steps: [One, Two]
+        """,
+    )
+    result = mini.run("check")
+    assert result.stderr == ""
+    mini.edit("cards/a.yaml", "    - Step 10\n", "    - Step 10\n    - Step 11\n")
+    mini.edit("cards/a.yaml", "{{c1::abcd}} efgh", "{{c1::abcde}} efgh")
+    result = mini.run("check")
+    assert [line.split(": ", 3)[2] for line in result.stderr.splitlines()] == [
+        "cards[1].text",
+        "cards[2].steps",
+    ]
+    assert "a mechanism has 2 to 10 steps, this one has 11; split it into two mechanisms" in result.stderr
+
+
+def test_lint__reverse_term_definition_is_a_front_and_terms_must_not_repeat(mini):
+    long_definition = " ".join(["word"] * 41)
+    mini.write(
+        "cards/a.yaml",
+        f"""
+        tier: one
+        source: Lecture 1
+        cards:
+          - type: term
+            id: t1
+            term: Osteon
+            definition: {long_definition}
+            reverse: true
+          - type: term
+            id: t2
+            term: osteon
+            definition: {long_definition}
+          - type: basic
+            id: b1
+            front: Osteon
+            back: The unit of compact bone.
+        """,
+    )
+    result = mini.run("check")
+    assert result.stderr.splitlines() == [
+        (
+            "cards/a.yaml:7: warning: cards[0].definition: the front has 41 words (more than 40); a long prompt is hard "
+            "to answer at a glance: shorten it, split the card, or move context to 'extra'"
+        ),
+        (
+            "cards/a.yaml:11: warning: cards[1].term: same term as card 't1' at cards/a.yaml:6; merge the two cards or "
+            "reword one"
+        ),
+    ]
