@@ -85,11 +85,13 @@ def test_release__v2_reaches_a_student_who_studied_v1_without_losing_history(sam
     col.close()
 
 
-def test_release__locked_builds_are_byte_identical_across_days_and_folders(sample, tmp_path):
+def test_release__locked_builds_are_byte_identical_across_days_and_folders(sample, tmp_path, monkeypatch):
     assert sample.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
     other = tmp_path / "elsewhere" / "checkout"
     shutil.copytree(sample.root, other, ignore=shutil.ignore_patterns("dist"))
-    temp_before = set(tempfile.gettempdir() and __import__("os").listdir(tempfile.gettempdir()))
+    system_temp = tmp_path / "system-temp"
+    system_temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
 
     first = sample.run("build", "--locked", env={"SOURCE_DATE_EPOCH": V1})
     second = type(sample)(other).run("build", "--locked", env={"SOURCE_DATE_EPOCH": V2})
@@ -112,7 +114,7 @@ def test_release__locked_builds_are_byte_identical_across_days_and_folders(sampl
             "tiers": {"basics": {"notes": 4, "cards": 6}, "advanced": {"notes": 5, "cards": 7}},
         }
     ]
-    assert set(__import__("os").listdir(tempfile.gettempdir())) <= temp_before  # nothing left in /tmp
+    assert list(system_temp.iterdir()) == []  # nothing left behind in the system temp folder
 
 
 def test_release__locked_build_fails_when_the_lock_would_change(sample):
