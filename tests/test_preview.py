@@ -26,7 +26,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOT = Path(__file__).parent.parent / "docs" / "preview.png"
+# Written on every run for review (gitignored); docs/preview.png is a copy of it, refreshed by hand.
+SCREENSHOT = Path(__file__).parent / "artifacts" / "preview.png"
 
 # Cloze hints, several deletions of one number, a deletion nested in another, Latin-1 and other
 # characters Anki escapes in attributes, markdown blocks, and term cards with and without the reverse.
