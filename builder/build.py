@@ -23,7 +23,7 @@ from builder.lock import Lock, Stamps, schema_problems, stamp
 from builder.media import MediaResolver
 from builder.notes import NoteSpec, expand
 from builder.package import DeckLayout, write_apkg
-from builder.render import markdown
+from builder.render import safe_markdown as markdown  # the deck description is shown as HTML: sanitise it too
 
 
 @dataclass

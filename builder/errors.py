@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -9,6 +10,29 @@ from typing import Literal
 Level = Literal["error", "warning"]
 # A path into a YAML document: mapping keys and list indices, e.g. ("cards", 3, "definition").
 YamlPath = tuple[str | int, ...]
+
+# Characters that would break a one-line message or hide what the author wrote: controls, line and
+# paragraph separators, bidi controls, and spaces and marks that look like nothing (a key written
+# '\u00a0tier' must not read as 'tier').
+_UNPRINTABLE = re.compile(
+    r"[\x00-\x1f\x7f-\xa0\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u2000-\u200f\u2028-\u202f"
+    r"\u205f-\u206f\u3000\u3164\ufeff\ufff9-\ufffb]"
+)
+SHOWN_LIMIT = 60
+
+
+def shown(text: object, limit: int = SHOWN_LIMIT) -> str:
+    """Author text fit to quote inside a one-line message: controls escaped (a newline shows as \\n), long text cut."""
+    text = str(text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "\u2026"
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    named = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+    return named.get(char) or f"\\u{ord(char):04x}"
 
 
 @dataclass(frozen=True)
@@ -33,7 +57,13 @@ class Diagnostic:
                 pass
         where = f"{shown}:{self.line}" if self.line else f"{shown}"
         prefix = "warning: " if self.level == "warning" else ""
-        return f"{where}: {prefix}{self.message}"
+        # A message is one line whatever text it quotes: each output line must start with its location.
+        message = self.message if self.message.isprintable() else _one_line(self.message)
+        return f"{where}: {prefix}{message}"
+
+
+def _one_line(message: str) -> str:
+    return _UNPRINTABLE.sub(_escape, message)
 
 
 class TierdeckError(Exception):

@@ -6,6 +6,7 @@ diagnostics that are shown), so one run reports every problem, not just the firs
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from builder import yamlio
-from builder.errors import Diagnostic, UsageError
+from builder.errors import Diagnostic, UsageError, shown
+from builder.render import render
 from builder.schema import (
     CARD_ADAPTER,
     CLOZE_RE,
@@ -144,6 +146,7 @@ class Loader:
         deck.files, found = _card_paths(deck)
         problems += found
         tier_ids = [tier.id for tier in manifest.tiers]
+        checked: list[CardRef] = []
         for file in deck.files:
             parsed, found = self.card_file(file)
             problems += found
@@ -177,14 +180,21 @@ class Loader:
                     continue
                 tags = tuple(dict.fromkeys((*manifest.tags, *parsed.tags, *card.tags)))
                 ref = CardRef(card, file, index, tier, tags, card.source or parsed.source)
-                problems += _check_card(ref)
-                deck.cards.append(ref)
-        problems += _check_unique_ids(deck)
+                found = _check_card(ref)
+                problems += found
+                checked.append(ref)
+                if not found:  # a card with problems never reaches the notes (a short table row cannot)
+                    deck.cards.append(ref)
+        problems += _check_unique_ids(deck, checked)
         return deck, problems
 
 
 def _check_manifest(deck: Deck) -> list[Diagnostic]:
     problems = []
+    for key in ("description", "version"):
+        text = getattr(deck.manifest, key)
+        for problem in render(text)[1] if text else ():
+            problems.append(Diagnostic(deck.manifest_path, f"{key}: {problem}", path=(key,)))
     seen: dict[str, int] = {}
     for index, tier in enumerate(deck.manifest.tiers):
         if tier.id in seen:
@@ -206,44 +216,41 @@ def _card_paths(deck: Deck) -> tuple[list[Path], list[Diagnostic]]:
     files: list[Path] = []
     problems = []
     root = deck.root.resolve()
+    manifests = root / "decks"
     for index, entry in enumerate(deck.manifest.cards):
         path = ("cards", index)
+
+        def problem(message: str, path: tuple = path) -> None:
+            problems.append(Diagnostic(deck.manifest_path, f"{format_path(path)}: {message}", path=path))
+
         target = (root / entry).resolve()
         if not target.is_relative_to(root):
-            problems.append(
-                Diagnostic(
-                    deck.manifest_path,
-                    f"{format_path(path)}: '{entry}' lies outside the project; card paths are relative to "
-                    f"{root.name}/ and must stay inside it",
-                    path=path,
-                )
+            problem(
+                f"'{shown(entry)}' lies outside the project; card paths are relative to the project root (the "
+                "folder holding decks/) and must stay inside it"
             )
-            continue
-        if target.is_dir():
+        elif target.is_relative_to(manifests):
+            problem(f"'{shown(entry)}' is in decks/, where deck manifests live; keep card files outside decks/")
+        elif target.is_dir():
+            # never manifests, nor what hides in dot-folders (.git, .venv) when a folder as wide as '.' is named
             found = sorted(
                 p
                 for p in target.rglob("*")
-                if p.suffix in CARD_SUFFIXES and p.is_file() and p.resolve().is_relative_to(root)
+                if p.suffix in CARD_SUFFIXES
+                and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(target).parts)
+                and p.resolve().is_relative_to(root)
+                and not p.resolve().is_relative_to(manifests)
             )
             if not found:
-                problems.append(
-                    Diagnostic(
-                        deck.manifest_path,
-                        f"{format_path(path)}: the folder '{entry}' holds no .yaml card files; add one or remove the entry",
-                        path=path,
-                    )
-                )
+                problem(f"the folder '{shown(entry)}' holds no .yaml card files; add one or remove the entry")
             files += found
         elif target.is_file():
             files.append(target)
         else:
-            problems.append(
-                Diagnostic(
-                    deck.manifest_path,
-                    f"{format_path(path)}: '{entry}' does not exist; give a card file or folder relative to the "
-                    "project root (the folder holding decks/)",
-                    path=path,
-                )
+            problem(
+                f"'{shown(entry)}' does not exist; give a card file or folder relative to the project root (the "
+                "folder holding decks/)"
             )
     return list(dict.fromkeys(files)), problems
 
@@ -256,8 +263,8 @@ def _check_card(ref: CardRef) -> list[Diagnostic]:
         full = (*ref.path, *where)
         problems.append(Diagnostic(ref.file, f"{format_path(full)}: {message}", path=full))
 
-    if isinstance(card, ClozeCard) and not CLOZE_RE.search(card.text):
-        add(("text",), "a cloze card needs at least one deletion; mark the answer like {{c1::answer}}")
+    if isinstance(card, ClozeCard):
+        problems += _check_cloze(ref, card.text)
     if isinstance(card, MechanismCard):
         for i, step in enumerate(card.steps):
             if "{{" in step or "}}" in step:
@@ -274,7 +281,10 @@ def _check_card(ref: CardRef) -> list[Diagnostic]:
                 )
             for j, cell in enumerate(row.cells):
                 if "{{" in cell or "}}" in cell:
-                    add(("rows", i, j), "a cell cannot contain '{{' or '}}' (each cell is hidden as a cloze)")
+                    add(
+                        ("rows", i, j),
+                        "a cell cannot contain '{{' or '}}' (each cell is hidden as a cloze); remove them",
+                    )
             key = row.id or (slugify(row.cells[0]) if row.cells else "")
             if key in seen_rows:
                 add(
@@ -284,6 +294,11 @@ def _check_card(ref: CardRef) -> list[Diagnostic]:
             seen_rows.setdefault(key, i)
         seen_cols: dict[str, int] = {}
         for j, column in enumerate(card.columns):
+            if "{{" in column.title or "}}" in column.title:
+                add(
+                    ("columns", j),
+                    "a column header cannot contain '{{' or '}}' (the table is one cloze field); remove them",
+                )
             key = column.id or slugify(column.title)
             if key in seen_cols:
                 add(("columns", j), f"column key '{key}' is used by columns[{seen_cols[key]}] too; give one an id")
@@ -291,11 +306,51 @@ def _check_card(ref: CardRef) -> list[Diagnostic]:
     return problems
 
 
-def _check_unique_ids(deck: Deck) -> list[Diagnostic]:
+_CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
+
+
+def _unclosed_openers(text: str) -> list[str]:
+    """The numbers of `{{cN::` openers no `}}` closes, innermost last (deletions may nest, as in Anki)."""
+    stack: list[str] = []
+    for match in _CLOZE_TOKEN.finditer(text):
+        if match.group(1) is not None:
+            stack.append(match.group(1))
+        elif stack:
+            stack.pop()
+    return stack
+
+
+_ONE_COLON = re.compile(r"\{\{c\d+:(?!:)")
+
+
+def _check_cloze(ref: CardRef, text: str) -> list[Diagnostic]:
+    """A cloze text must hide something Anki can ask: at least one deletion, numbered from 1, not empty."""
+    path = (*ref.path, "text")
+
+    def problem(message: str) -> Diagnostic:
+        return Diagnostic(ref.file, f"{format_path(path)}: {message}", path=path)
+
+    unclosed = _unclosed_openers(text)
+    if unclosed:
+        return [problem(f"the deletion opened with '{{{{c{unclosed[0]}::' is never closed; end it with '}}}}'")]
+    deletions = CLOZE_RE.findall(text)
+    if not deletions:
+        if _ONE_COLON.search(text):
+            return [problem("a cloze deletion takes two colons; write {{c1::answer}}, not {{c1:answer}}")]
+        return [problem("a cloze card needs at least one deletion; mark the answer like {{c1::answer}}")]
+    problems = []
+    if any(int(number) == 0 for number, _ in deletions):
+        problems.append(problem("cloze deletions are numbered from 1; write {{c1::...}} instead of {{c0::...}}"))
+    if any(not answer.split("::", 1)[0].strip() for _, answer in deletions):
+        problems.append(problem("a cloze deletion hides nothing; write the answer between '::' and '}}'"))
+    return problems
+
+
+def _check_unique_ids(deck: Deck, refs: list[CardRef]) -> list[Diagnostic]:
     first: dict[str, CardRef] = {}
     problems = []
     locator = yamlio.Locator()
-    for ref in deck.cards:
+    for ref in refs:
         other = first.setdefault(ref.card.id, ref)
         if other is ref:
             continue

@@ -92,7 +92,7 @@ def expand(deck_id: str, ref: CardRef, media: MediaResolver | None = None) -> tu
         notes = [note(card.id, (text, extra, source, card.id), cloze_numbers(text))]
     elif isinstance(card, MechanismCard):
         steps = "".join(
-            f"<li>{{{{c{i}::{f(step, 'steps', i - 1)}}}}}</li>" for i, step in enumerate(card.steps, start=1)
+            f"<li>{{{{c{i}::{hidden(f(step, 'steps', i - 1))}}}}}</li>" for i, step in enumerate(card.steps, start=1)
         )
         fields = (f(card.title, "title"), f'<ol class="td-steps">{steps}</ol>', extra, source, card.id)
         notes = [note(card.id, fields, len(card.steps))]
@@ -101,6 +101,12 @@ def expand(deck_id: str, ref: CardRef, media: MediaResolver | None = None) -> tu
     else:  # pragma: no cover - the schema admits no other type
         raise TypeError(f"unknown card model {type(card).__name__}")
     return notes, f.problems
+
+
+def hidden(html: str) -> str:
+    """HTML to put inside `{{cN::...}}`: braces and '::' as entities, so the text can neither close the
+    cloze early (a step ending in '}') nor start a hint ('a::b'); the student sees the same characters."""
+    return html.replace("{", "&#123;").replace("}", "&#125;").replace("::", ":&#58;")
 
 
 def cloze_numbers(text: str) -> int:
@@ -136,7 +142,7 @@ def _table_html(headers: list[str], cells: list[list[str]], hit_row: int, hit_co
         tds = []
         for j, cell in enumerate(row):
             if i == hit_row and j == hit_col:
-                tds.append(f'<td class="td-hit">{{{{c1::{cell}}}}}</td>')
+                tds.append(f'<td class="td-hit">{{{{c1::{hidden(cell)}}}}}</td>')
             else:
                 marks = ("td-hit-row" if i == hit_row else "", "td-hit-col" if j == hit_col else "")
                 tds.append(f"<td{cls(*marks)}>{cell}</td>")

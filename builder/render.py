@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 
 import nh3
 import pyromark
+
+from builder.errors import shown
 
 _OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
 
@@ -65,19 +66,36 @@ ALLOWED_ATTRIBUTES = {
     "th": {"align", "colspan", "rowspan"},
     "td": {"align", "colspan", "rowspan"},
     "ol": {"start"},
+    "code": {"class"},  # markdown code fences name their language: ```python -> class="language-python"
     "span": {"class"},
     "div": {"class"},
 }
+# A whole comparison table is a few hundred tags; thousands in one field are a mistake or an attack.
+MAX_TAGS = 2_000
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 _DATA_IMAGE = re.compile(r"^data:image/(png|jpe?g|gif|webp);base64,[a-z0-9+/=\s]*$", re.IGNORECASE)
 _SCHEME = re.compile(r"^\s*([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
 # Text without any of these cannot contain markdown markup or raw HTML: it renders to itself, escaped.
 _MARKUP_CHARS = re.compile(r"[*_`\[\]<>&\\~|#!\n]|^\s*(?:[-+>]|\d+[.)])\s|://|www\.")
-# Raw HTML and links are the only ways markdown can carry something unsafe.
-_NEEDS_SANITISING = re.compile(r"<|\]\s*[(:\[]|^\s*\[", re.MULTILINE)
+# Raw HTML and links are the only ways markdown can carry something unsafe (Anki's LaTeX is looked for
+# in the rendered HTML). Every part is linear: `^[ \t]*` stays on its line (`^\s*` with MULTILINE
+# rescans runs of blank lines: quadratic).
+_NEEDS_SANITISING = re.compile(r"<|\]\s*[(:\[]|^[ \t]*\[", re.MULTILINE)
+# Anki turns [latex]...[/latex], [$]...[/$] and [$$]...[/$$] into images by running the LaTeX installed on
+# the student's computer, which can be made to read files or run programs.
+_ANKI_LATEX = re.compile(r"\[(?:\$\$?|latex)\]", re.IGNORECASE)
+# Browsers drop tabs and newlines anywhere in a URL and leading controls and spaces, so
+# "jav&#9;ascript:" is still javascript: (WHATWG URL standard).
+_URL_IGNORED = re.compile(r"[\t\n\r]")
+_URL_LEADING = "".join(chr(c) for c in range(0x21))
+
+
+def _normalised_url(value: str) -> str:
+    return _URL_IGNORED.sub("", value).lstrip(_URL_LEADING)
 
 
 def _url_allowed(tag: str, attribute: str, value: str) -> bool:
+    value = _normalised_url(value)
     match = _SCHEME.match(value)
     if match is None:
         return True  # relative: a media file name or an in-page anchor
@@ -93,49 +111,82 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-class _Auditor(HTMLParser):
-    """Lists what the sanitiser would remove, in words an author understands."""
+# A tag as a browser starts to read it: `<!--`, `<!...`/`<?...`, or `<name attributes>`. Linear by
+# construction: the attribute part cannot run past the next `<` outside quotes, and each quote scans only
+# to its partner. (The standard library's HTMLParser rescans to the end of the input from every unclosed
+# construct, so a field of `<a b="` repeated takes minutes.) The sanitiser, html5ever through nh3, is the
+# real guard; this only has to find what it would remove, erring towards reporting too much.
+_TAG = re.compile(r"""<(?:(!--)|([!?])|(/?)([a-zA-Z][^\s/<>]*)((?:[^<>"']|"[^"]*"|'[^']*')*))""")
+_ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.problems: list[str] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+def audit(fragment: str) -> list[str]:
+    """What the sanitiser would remove from rendered HTML, in words an author understands (each once)."""
+    problems: dict[str, None] = {}
+    for match in _TAG.finditer(fragment):
+        comment, declaration, closing, name, attributes = match.groups()
+        if comment:
+            problems["HTML comments are not allowed; remove the <!-- ... -->"] = None
+            continue
+        if declaration:
+            problems[
+                f"'<{declaration}...>' markup (a declaration or processing instruction) is not allowed; remove it"
+            ] = None
+            continue
+        tag = name.lower()
         if tag not in ALLOWED_TAGS:
-            self._add(f"the HTML tag <{tag}> is not allowed in cards; remove it")
-            return
-        for name, value in attrs:
-            if name.startswith("on"):
-                self._add(f"the event handler '{name}' on <{tag}> is not allowed (cards run no scripts); remove it")
-            elif name not in ALLOWED_ATTRIBUTES.get(tag, ()):
-                self._add(f"the attribute '{name}' on <{tag}> is not allowed; remove it")
-            elif name in ("href", "src") and not _url_allowed(tag, name, value or ""):
-                scheme = (_SCHEME.match(value or "") or [None, "?"])[1]
-                self._add(f"the '{scheme}:' URL in <{tag} {name}> is not allowed; use an http(s) link or an image file")
+            problems[f"the HTML tag <{shown(tag, 20)}> is not allowed; remove it"] = None
+            continue
+        if closing:
+            continue
+        for attribute in _ATTRIBUTE.finditer(attributes):
+            key = attribute.group(1).lower()
+            value = html.unescape(next((v for v in attribute.groups()[1:] if v is not None), ""))
+            if key.startswith("on"):
+                problems[
+                    f"the event handler '{shown(key, 20)}' on <{tag}> is not allowed (cards run no scripts); remove it"
+                ] = None
+            elif key not in ALLOWED_ATTRIBUTES.get(tag, ()):
+                problems[f"the attribute '{shown(key, 20)}' on <{tag}> is not allowed; remove it"] = None
+            elif key in ("href", "src") and not _url_allowed(tag, key, value):
+                problems[_url_problem(tag, key, _normalised_url(value))] = None
+    return list(problems)
 
-    handle_startendtag = handle_starttag
 
-    def handle_comment(self, data: str) -> None:
-        self._add("HTML comments are not allowed in cards; remove it")
-
-    def _add(self, problem: str) -> None:
-        if problem not in self.problems:
-            self.problems.append(problem)
+def _url_problem(tag: str, attribute: str, url: str) -> str:
+    scheme = url.split(":", 1)[0]
+    if scheme.lower() == "data" and tag == "img":
+        kind = shown(url.split(";", 1)[0].split(",", 1)[0], 40)
+        return (
+            f"the '{kind}' URL in <img src> is not allowed (only PNG, JPEG, GIF and WebP images may be written "
+            "inline, as base64); use an image file"
+        )
+    return (
+        f"the '{shown(scheme, 20)}:' URL in <{tag} {attribute}> is not allowed; use an http(s) or mailto: link, "
+        "or an image file"
+    )
 
 
 def markdown(text: str) -> str:
     """Markdown to HTML; a single paragraph loses its <p> wrapper so short fields stay inline."""
+    return _markdown(text)[0]
+
+
+def _markdown(text: str) -> tuple[str, bool]:
+    """(HTML, whether markdown was needed): text without markup characters renders to itself, escaped."""
     if not _MARKUP_CHARS.search(text):
-        return html.escape(text, quote=False)
+        return html.escape(text, quote=False), False
     rendered = pyromark.html(text, options=_OPTIONS).strip()
+    if 'style="text-align: ' in rendered:  # an aligned table column; `align` says the same without CSS
+        rendered = rendered.replace(' style="text-align: ', ' align="')
     if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
         rendered = rendered[3:-4]
-    return rendered
+    return rendered, True
 
 
 def sanitise(fragment: str) -> str:
-    """Only allowlisted tags, attributes and URL schemes survive."""
-    return nh3.clean(
+    """Only allowlisted tags, attributes and URL schemes survive, and Anki's LaTeX markers are defused."""
+    cleaned = nh3.clean(
         fragment,
         tags=set(ALLOWED_TAGS),
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
@@ -144,19 +195,58 @@ def sanitise(fragment: str) -> str:
         strip_comments=True,
         link_rel="noopener noreferrer",
     )
+    if "[" in cleaned:
+        cleaned = _ANKI_LATEX.sub(lambda m: "&#91;" + m.group()[1:], cleaned)
+    return cleaned
+
+
+# Some text outside the tags: markdown turns a lone '#', '>' or '```' into an empty heading, quote or
+# code block, which Anki would show as a blank card.
+_VISIBLE = re.compile(r"(?:^|>)[\s\xa0]*[^<\s\xa0]")
+_SHOWS_NOTHING = (
+    "shows nothing once rendered (empty markup, or a lone '#', '>' or '```' that markdown reads as an empty "
+    "heading, quote or code block); write the text, or put a backslash before that first character"
+)
 
 
 def render(text: str) -> tuple[str, list[str]]:
     """Card text as safe HTML, and what the author wrote that is not allowed (empty when all is well)."""
-    rendered = markdown(text)
-    if not _NEEDS_SANITISING.search(text):
-        return rendered, []
-    auditor = _Auditor()
-    auditor.feed(rendered)
-    auditor.close()
-    return sanitise(rendered), auditor.problems
+    rendered, marked_up = _markdown(text)
+    if not marked_up:  # plain text shows itself, unless it is blank
+        return rendered, [_SHOWS_NOTHING] if not text or text.isspace() else []
+    # in the rendered HTML: markdown turns `\[$]` and `&#91;$]` into `[$]` too
+    latex = "[" in rendered and _ANKI_LATEX.search(rendered) is not None
+    if not latex and not _NEEDS_SANITISING.search(text):
+        return rendered, _blank(rendered)
+    tags = rendered.count("<")
+    if tags > MAX_TAGS:  # the sanitiser's tree building slows down with depth: never feed it unbounded markup
+        problem = f"this text makes {tags:,} HTML tags, more than the {MAX_TAGS:,} one field may hold"
+        return html.escape(text), [f"{problem}; split it over several cards"]
+    problems = audit(rendered)
+    if latex:
+        problems.append(
+            "Anki LaTeX ([latex], [$], [$$]) is not allowed: it runs the LaTeX installed on the student's "
+            "computer; write the formula as text with <sub> and <sup> instead"
+        )
+    safe = sanitise(rendered)
+    return safe, problems or _blank(safe)
+
+
+def safe_markdown(text: str) -> str:
+    """Markdown to sanitised HTML, for text shown outside the cards (the deck description and version)."""
+    return render(text)[0]
+
+
+def _blank(fragment: str) -> list[str]:
+    """The problem of a fragment that shows nothing (no text, no image); none otherwise."""
+    return [] if _VISIBLE.search(fragment) or "<img" in fragment else [_SHOWS_NOTHING]
+
+
+# A tag, quoted attribute values included; outside quotes it stops at the next `<`, so a `<` that is never
+# closed does not make every later `<` scan to the end (`<[^>]+>` is quadratic on `<<<<...`).
+_ANY_TAG = re.compile(r"""<(?:[^<>"']|"[^"]*"|'[^']*')+>""")
 
 
 def plain_text(fragment: str) -> str:
     """The visible text of an HTML fragment, on one line (for reports and changelogs)."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+    return " ".join(html.unescape(_ANY_TAG.sub(" ", fragment)).split())

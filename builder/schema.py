@@ -13,14 +13,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
 
-from builder.errors import Diagnostic, YamlPath
+from builder.errors import Diagnostic, YamlPath, shown
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TAG_PATTERN = r"^[^\s\"]+$"
-CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)\}\}", re.DOTALL)
+# A cloze deletion `{{cN::answer}}` or `{{cN::answer::hint}}`, ending at the first `}}` as in Anki. The
+# answer cannot hold another `{{cN::` opener: that keeps matching linear (a lazy `.*?` rescans to the end
+# from every opener that is never closed, which turns a long field into minutes of work). A nested
+# deletion matches as its innermost part.
+CLOZE_RE = re.compile(r"\{\{c(\d+)::((?:[^{}]|\{(?!\{c\d+::)|\}(?!\}))*)\}\}")
+BLANK_PATTERN = r"\S"
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
-Text = Annotated[str, StringConstraints(min_length=1)]
+# Text must show something: an empty or all-blank field would make Anki drop the card without a word.
+Text = Annotated[str, StringConstraints(min_length=1, pattern=BLANK_PATTERN)]
 Tag = Annotated[str, StringConstraints(pattern=TAG_PATTERN)]
 
 
@@ -192,7 +198,7 @@ def _clean_path(data: Any, loc: tuple) -> YamlPath:
         elif isinstance(value, dict) and not _is_internal(step):
             value = value.get(step)
             path.append(step)
-        elif (isinstance(value, list) and step == "cells") or (not isinstance(value, dict) and step == "title"):
+        elif not isinstance(value, dict) and step in ("cells", "title"):
             pass  # a row or column written in shorthand: the error is in the value itself
         elif not _is_internal(step):
             path.append(step)
@@ -212,21 +218,76 @@ def _value_at(data: Any, path: YamlPath) -> Any:
     return data
 
 
+def _model_at(root: type[BaseModel], data: Any, path: YamlPath) -> type[BaseModel] | None:
+    """The model of the mapping at `path` (None where that is not known, e.g. a card of no known type)."""
+    if not path:
+        return root
+    if root is CardFile and len(path) == 2 and path[0] == "cards":
+        value = _value_at(data, path)
+        return CARD_TYPES.get(value.get("type")) if isinstance(value, dict) else None  # type: ignore[arg-type]
+    if root is CardFile and len(path) == 4 and path[2] in ("columns", "rows"):
+        return Column if path[2] == "columns" else Row
+    if root is Manifest and len(path) == 2 and path[0] == "tiers":
+        return Tier
+    return None
+
+
 def _allowed_keys(root: type[BaseModel], data: Any, path: YamlPath) -> list[str]:
     """The keys allowed in the mapping at `path`."""
-    model: type[BaseModel] | None = None
-    if not path:
-        model = root
-    elif root is CardFile and len(path) == 2 and path[0] == "cards":
-        value = _value_at(data, path)
-        model = CARD_TYPES.get(value.get("type")) if isinstance(value, dict) else None  # type: ignore[arg-type]
-        if model is None:
-            return sorted({key for card in CARD_TYPES.values() for key in card.model_fields})
-    elif root is CardFile and len(path) == 4 and path[2] in ("columns", "rows"):
-        model = Column if path[2] == "columns" else Row
-    elif root is Manifest and len(path) == 2 and path[0] == "tiers":
-        model = Tier
+    model = _model_at(root, data, path)
+    if model is None and root is CardFile and len(path) == 2 and path[0] == "cards":
+        return sorted({key for card in CARD_TYPES.values() for key in card.model_fields})
     return list(model.model_fields) if model else []
+
+
+# What a list holds, by its key, for "needs at least ..." messages: (one, several, how to add one).
+_ITEMS = {
+    "tiers": ("tier", "tiers", "add one like {id: fundamentals, title: 1 Fundamentals}"),
+    "cards": ("entry", "entries", "list card files or folders, e.g. [cards]"),
+    "columns": ("column", "columns", "a table needs a first column naming its rows and at least one more"),
+    "rows": ("row", "rows", "add a row as [first cell, cell, ...]"),
+    "steps": ("step", "steps", "add each step on its own '- ' line"),
+}
+_CARD_KEYS = frozenset(key for model in CARD_TYPES.values() for key in model.model_fields) - set(CardFile.model_fields)
+# The card types that have a key beyond the common ones, to say which type a misplaced key belongs to.
+_OWN_KEYS: dict[str, list[str]] = {}
+for _type, _model in CARD_TYPES.items():
+    for _key in _model.model_fields:
+        if _key not in _Card.model_fields and _key != "type":
+            _OWN_KEYS.setdefault(_key, []).append(_type)
+
+
+def _in_table(root: type[BaseModel], path: YamlPath) -> str | None:
+    """'cell' or 'header' when `path` is a table cell or a column header (shorthand or not)."""
+    if root is not CardFile or len(path) < 4 or path[0] != "cards":
+        return None
+    if path[2] == "rows" and isinstance(path[-1], int) and len(path) in (5, 6):
+        return "cell"
+    if path[2] == "columns" and len(path) in (4, 5) and (len(path) == 4 or path[4] == "title"):
+        return "header"
+    return None
+
+
+def _not_text(value: Any) -> str:
+    """Why a value that should be text is not, and how to write it."""
+    if value is None:
+        return "has no value; write the text (in quotes if it starts with '#', which YAML reads as a comment)"
+    if isinstance(value, bool):
+        return (
+            f"expected text, got {kind_of(value)}: YAML reads unquoted yes/no, true/false and on/off that way; "
+            "put the value in quotes"
+        )
+    return f"expected text, got {kind_of(value)}; write it as text, in quotes if it starts with '[' or '{{'"
+
+
+def _is_own_ancestor(data: Any, path: YamlPath, value: Any) -> bool:
+    """Whether `value`, found at `path`, is also one of the containers on the way to it (`a: &x [*x]`)."""
+    node = data
+    for step in path[:-1]:
+        if node is value:
+            return True
+        node = _value_at(node, (step,))
+    return node is value
 
 
 def _describe(root: type[BaseModel], data: Any, error: dict) -> tuple[YamlPath, str, bool]:
@@ -235,50 +296,86 @@ def _describe(root: type[BaseModel], data: Any, error: dict) -> tuple[YamlPath, 
     path = _clean_path(data, error["loc"])
     value = error.get("input")
     name = str(path[-1]) if path else "document"
+    if isinstance(value, (list, dict)) and _value_at(data, path) is value and _is_own_ancestor(data, path, value):
+        return path, "refers to itself through an alias ('*name'); write the value out", False
     if kind == "extra_forbidden":
         allowed = _allowed_keys(root, data, path[:-1])
+        card = _value_at(data, path[:-1]) if root is CardFile and len(path) == 3 and path[0] == "cards" else None
+        card_type = card.get("type") if isinstance(card, dict) else None
+        owners = _OWN_KEYS.get(name, [])
+        if isinstance(card_type, str) and card_type in CARD_TYPES and owners and card_type not in owners:
+            own = ", ".join(k for k in allowed if k not in _Card.model_fields and k != "type")
+            message = f"unknown key '{name}' for a {card_type} card (it belongs to {' and '.join(owners)} cards)"
+            return path, f"{message}; use {own}, or change the type", True
+        if root is CardFile and len(path) == 1 and name in _CARD_KEYS:
+            message = f"'{name}' is a key of a card, but it is indented as a key of the file"
+            return path, f"{message}; indent it like the other keys of its card", True
         hint = did_you_mean(name, allowed) if allowed else "remove it"
-        return path, f"unknown key '{name}'; {hint}", True
+        return path, f"unknown key '{shown(name)}'; {hint}", True
     if kind == "missing":
         return path[:-1], f"missing required key '{name}'; add '{name}: ...'", False
-    if kind in ("union_tag_not_found",):
+    if kind == "union_tag_not_found":
         return path, "card has no 'type'; add 'type:' with one of " + ", ".join(CARD_TYPES), False
     if kind == "union_tag_invalid":
-        tag = str(error.get("ctx", {}).get("tag", value))
-        return (
-            (*path, "type"),
-            f"unknown card type '{tag}'; " + did_you_mean(tag, list(CARD_TYPES)),
-            False,
-        )
+        tag = _value_at(data, (*path, "type"))
+        if not isinstance(tag, str):
+            return (
+                (*path, "type"),
+                f"expected one of {', '.join(CARD_TYPES)}, got {kind_of(tag)}; write e.g. 'type: basic'",
+                False,
+            )
+        return (*path, "type"), f"unknown card type '{shown(tag)}'; " + did_you_mean(tag, list(CARD_TYPES)), False
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return path, f"expected a mapping of keys, got {kind_of(value)}", False
+        if root is Manifest and len(path) == 2 and path[0] == "tiers":
+            fix = "write the tier as {id: fundamentals, title: 1 Fundamentals}"
+        elif root is CardFile and len(path) == 2 and path[0] == "cards":
+            fix = "start the card with '- type: ...' and indent its other keys under 'type'"
+        else:
+            fix = "write 'key: value' lines indented under it"
+        return path, f"expected a mapping of keys, got {kind_of(value)}; {fix}", False
     if kind == "list_type":
         return path, f"expected a list, got {kind_of(value)}; write [a, b] or one '- item' per line", False
-    if kind in ("string_type",):
-        return path, f"expected text, got {kind_of(value)}; write it as text (in quotes if needed)", False
+    if kind == "string_type":
+        return path, _not_text(value), False
     if kind in ("bool_type", "bool_parsing"):
-        return path, f"expected true or false, got {kind_of(value)}", False
-    if kind == "string_too_short":
-        return path, "is empty; write some text or remove the key", False
+        return path, f"expected true or false, got {kind_of(value)}; write true or false", False
+    if kind == "string_too_short" or (
+        kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == BLANK_PATTERN
+    ):
+        what = "is empty" if kind == "string_too_short" else "is blank"
+        place = _in_table(root, path)
+        if place == "cell":
+            return path, f"{what}; write the cell's text (every cell is asked as a card)", False
+        if place == "header":
+            return path, f"{what}; write the column's header", False
+        if isinstance(path[-1] if path else None, int):
+            return path, f"{what}; write some text or remove the item", False
+        model = _model_at(root, data, path[:-1])
+        if model is not None and name in model.model_fields and model.model_fields[name].is_required():
+            return path, f"{what}; write the {name}", False
+        return path, f"{what}; write some text or remove the key", False
     if kind == "too_short":
         minimum = error.get("ctx", {}).get("min_length", 1)
-        noun = "item" if minimum == 1 else "items"
-        return path, f"needs at least {minimum} {noun}, got {len(value) if value else 0}", False
+        one, several, fix = _ITEMS.get(name, ("item", "items", "add more"))
+        got = len(value) if isinstance(value, (list, dict)) else 0
+        return path, f"needs at least {minimum} {one if minimum == 1 else several}, got {got}; {fix}", False
     if kind == "string_pattern_mismatch":
         pattern = error.get("ctx", {}).get("pattern")
         if pattern == TAG_PATTERN:
-            return path, f"tag '{value}' contains a space or quote; use '-' or '::' instead of spaces", False
+            return path, f"tag '{shown(value)}' contains a space or quote; use '-' or '::' instead of spaces", False
         return (
             path,
             (
-                f"'{value}' is not a valid {name if name in ('id', 'tier') else 'id'}; use lowercase letters, "
+                f"'{shown(value)}' is not a valid {name if name in ('id', 'tier') else 'id'}; use lowercase letters, "
                 "digits and single hyphens, e.g. 'bone-remodeling'"
             ),
             False,
         )
+    if kind in ("recursion_loop", "recursion_depth_exceeded"):
+        return path, "refers to itself through an alias ('*name'); write the value out", False
     if kind == "literal_error":
-        return path, f"'{name}' has an unexpected value '{value}'", False
-    return path, f"'{name}': {error['msg']}", False
+        return path, f"'{name}' has an unexpected value '{shown(value)}'", False
+    return path, f"is not valid here ({shown(error['msg'], 120).lower()}); see docs/format.md", False
 
 
 def validation_diagnostics(
@@ -313,5 +410,5 @@ def format_path(path: YamlPath) -> str:
     """("cards", 3, "definition") -> "cards[3].definition"."""
     text = ""
     for step in path:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+        text += f"[{step}]" if isinstance(step, int) else (f".{shown(step)}" if text else shown(step))
     return text
