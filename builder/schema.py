@@ -159,7 +159,7 @@ def kind_of(value: Any) -> str:
     if value is None:
         return "nothing (an empty value)"
     if isinstance(value, bool):
-        return f"{'true' if value else 'false'} (a yes/no value)"
+        return f"{'true' if value else 'false'} (a true/false value)"
     if isinstance(value, (int, float)):
         return "a number"
     if isinstance(value, str):
@@ -274,7 +274,7 @@ def _not_text(value: Any) -> str:
         return "has no value; write the text (in quotes if it starts with '#', which YAML reads as a comment)"
     if isinstance(value, bool):
         return (
-            f"expected text, got {kind_of(value)}: YAML reads unquoted yes/no, true/false and on/off that way; "
+            f"expected text, got {kind_of(value)}: YAML reads an unquoted true or false that way; "
             "put the value in quotes"
         )
     return f"expected text, got {kind_of(value)}; write it as text, in quotes if it starts with '[' or '{{'"

@@ -16,6 +16,7 @@ import yaml.reader
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from builder import fastyaml
 from builder.errors import Diagnostic, YamlPath, shown
 
 MB = 1024 * 1024
@@ -91,6 +92,15 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", SafeConstructor.construct_yaml_map)
+# YAML 1.2 booleans: only true/false are. `back: no` is the word "no" (YAML 1.1 would make it false), and a
+# yes/no field such as `reverse: yes` still reads as true when validated.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 for _name in ("int", "float", "timestamp"):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_name}", _Loader.construct_as_written)
 
@@ -289,7 +299,17 @@ _TOO_DEEP = "invalid YAML: values are nested too deeply; flatten the structure"
 def parse(path: Path, text: str) -> tuple[Any, list[Diagnostic]]:
     """The YAML document in `text`, or diagnostics explaining why it is not usable data."""
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = fastyaml.load(text, MAX_EXPANDED_VALUES)
+    except fastyaml.NotFast:
+        data, problems = _parse_pyyaml(path, text)
+        if problems:
+            return None, problems
+    return _checked(path, text, data)
+
+
+def _parse_pyyaml(path: Path, text: str) -> tuple[Any, list[Diagnostic]]:
+    try:
+        return yaml.load(text, Loader=_Loader), []
     except DuplicateKeyError as exc:
         return None, [
             Diagnostic(
@@ -306,6 +326,10 @@ def parse(path: Path, text: str) -> tuple[Any, list[Diagnostic]]:
         return None, [Diagnostic(path, message, line=line)]
     except RecursionError:
         return None, [Diagnostic(path, _TOO_DEEP, line=1)]
+
+
+def _checked(path: Path, text: str, data: Any) -> tuple[Any, list[Diagnostic]]:
+    """`data`, unless it holds control characters or expands past the alias limit."""
     if "\\" in text:  # only a backslash escape in double quotes can put a control character in a value
         found = _control_characters(path, data)
         if found:

@@ -146,9 +146,10 @@ def test_yaml_safety__numbers_and_dates_stay_the_text_the_author_wrote(written, 
     assert data == {"back": read}
 
 
-def test_yaml_safety__yes_no_values_stay_yes_no_and_null_stays_empty():
-    data, _ = parse("a: yes\nb: false\nc: ~\nd:\n")
-    assert data == {"a": True, "b": False, "c": None, "d": None}
+def test_yaml_safety__yes_no_are_text_true_false_are_booleans_and_null_stays_empty():
+    # YAML 1.2 booleans (docs/format.md): `back: no` is the word, not false.
+    data, _ = parse("a: yes\nb: false\nc: ~\nd:\ne: No\nf: on\ng: TRUE\n")
+    assert data == {"a": "yes", "b": False, "c": None, "d": None, "e": "No", "f": "on", "g": True}
 
 
 def test_yaml_safety__keys_are_always_text():

@@ -1,0 +1,66 @@
+"""A fast parser for card files: yaml-rs (Rust, many times faster than PyYAML's C loader), used only where
+it returns exactly what tierdeck's PyYAML loader (`builder.yamlio`) would.
+
+PyYAML stays the reference and the fallback: any file using something yaml-rs reads differently (tags,
+merge keys, directives, several documents, complex keys, numbers, characters PyYAML refuses) or that
+yaml-rs refuses goes to PyYAML, which also explains every error. Tests hold the two to the same data on
+every shipped file, every benchmark file and every case of the bad-input corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+try:
+    import yaml_rs
+except ImportError:  # pragma: no cover - yaml-rs has wheels for the usual platforms; PyYAML serves otherwise
+    yaml_rs = None
+
+# Tags (`!!python/object` must be refused; yaml-rs would silently drop the tag), anchors (PyYAML bounds
+# their expansion and reports self-reference), merge keys, directives, document markers, complex keys, and
+# characters PyYAML refuses or reads as line breaks (NEL, U+2028, U+2029).
+_NEEDS_PYYAML = re.compile(
+    r"(?:^|[\s\[{,])[!&]|<<|^%|^(?:---|\.\.\.)(?:\s|$)|(?:^|\s)\?(?:\s|$)"
+    "|[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]",
+    re.MULTILINE,
+)
+
+
+class NotFast(Exception):
+    """yaml-rs cannot answer for this text the way PyYAML would; use PyYAML."""
+
+
+def _as_pyyaml_reads_it(value: Any) -> bool:
+    """True when `value` holds only what PyYAML would also produce: no numbers (PyYAML keeps them as the
+    text written, `1.10` stays "1.10"), and text keys only."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    return False
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            return False
+    return True
+
+
+def load(text: str, max_values: int) -> Any:
+    """The data of `text` via yaml-rs; raises NotFast when PyYAML must decide (or yaml-rs is absent)."""
+    if yaml_rs is None or _NEEDS_PYYAML.search(text):
+        raise NotFast
+    try:
+        data = yaml_rs.loads(
+            text,
+            parse_datetime=False,
+            alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=max_values),
+        )
+    except Exception as exc:
+        raise NotFast from exc
+    if not _as_pyyaml_reads_it(data):
+        raise NotFast
+    return data
