@@ -17,14 +17,39 @@ try:
 except ImportError:  # pragma: no cover - yaml-rs has wheels for the usual platforms; PyYAML serves otherwise
     yaml_rs = None
 
-# Tags (`!!python/object` must be refused; yaml-rs would silently drop the tag), anchors (PyYAML bounds
-# their expansion and reports self-reference), merge keys, directives, document markers, complex keys, and
-# characters PyYAML refuses or reads as line breaks (NEL, U+2028, U+2029).
-_NEEDS_PYYAML = re.compile(
-    r"(?:^|[\s\[{,])[!&]|<<|^%|^(?:---|\.\.\.)(?:\s|$)|(?:^|\s)\?(?:\s|$)"
-    "|[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]",
-    re.MULTILINE,
-)
+# Characters PyYAML refuses, or reads as line breaks where yaml-rs does not (NEL, U+2028, U+2029).
+_FOREIGN = re.compile("[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_BEFORE_INDICATOR = frozenset(" \t\r\n[{,")
+
+
+def _starts_a_node(text: str, char: str, after: str | None = None) -> bool:
+    """Whether `char` occurs where YAML reads it as an indicator: at the start of a line or after a space or
+    flow bracket (and, with `after`, followed by one of those characters or the end)."""
+    i = text.find(char)
+    while i != -1:
+        if (i == 0 or text[i - 1] in _BEFORE_INDICATOR) and (
+            after is None or i + 1 == len(text) or text[i + 1] in after
+        ):
+            return True
+        i = text.find(char, i + 1)
+    return False
+
+
+def _needs_pyyaml(text: str) -> bool:
+    """Tags (`!!python/object` must be refused; yaml-rs would silently drop the tag), anchors (PyYAML bounds
+    their expansion and reports self-reference), merge keys, directives, document markers, complex keys,
+    and characters the two read differently. Plain `str.find` scans: card text is mostly prose."""
+    return (
+        _starts_a_node(text, "!")
+        or _starts_a_node(text, "&")
+        or _starts_a_node(text, "?", " \t\r\n")
+        or "<<" in text
+        or text.startswith(("---", "...", "%"))
+        or "\n---" in text
+        or "\n..." in text
+        or "\n%" in text
+        or _FOREIGN.search(text) is not None
+    )
 
 
 class NotFast(Exception):
@@ -51,7 +76,7 @@ def _as_pyyaml_reads_it(value: Any) -> bool:
 
 def load(text: str, max_values: int) -> Any:
     """The data of `text` via yaml-rs; raises NotFast when PyYAML must decide (or yaml-rs is absent)."""
-    if yaml_rs is None or _NEEDS_PYYAML.search(text):
+    if yaml_rs is None or _needs_pyyaml(text):
         raise NotFast
     try:
         data = yaml_rs.loads(

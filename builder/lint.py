@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 from builder import yamlio
 from builder.errors import Diagnostic, YamlPath
 from builder.loader import CardRef, Deck
-from builder.render import markdown, plain_text
+from builder.render import markdown, needs_markdown, plain_text
 from builder.schema import BasicCard, ClozeCard, MechanismCard, TableCard, TermCard, format_path
-from builder.templating import Cloze, parse_clozes
+from builder.templating import Cloze
+from builder.templating import parse_clozes as _parse_clozes
 
 MAX_FRONT_WORDS = 40
 MAX_HIDDEN_SHARE = 0.5
 MIN_STEPS, MAX_STEPS = 2, 10
 # What an author writes for "nothing here yet": blank, dashes, dots, a question mark, a to-do marker.
+# Each cloze text is looked at several times per card (length, share hidden, duplicates): parse it once.
+parse_clozes = lru_cache(maxsize=256)(_parse_clozes)
 _EMPTY_CELL = re.compile(r"[\s\-\u2013\u2014.\u2026?]*|(?i:todo|tbd|tba|xxx)")
 
 
@@ -183,6 +187,8 @@ def _revealed(nodes: list) -> str:
 
 
 def _plain(text: str) -> str:
+    if "{{" not in text and not needs_markdown(text):
+        return text  # most card text is plain prose: nothing to parse or render
     return plain_text(markdown(_revealed(parse_clozes(text))))
 
 

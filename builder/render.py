@@ -167,6 +167,11 @@ def _url_problem(tag: str, attribute: str, url: str) -> str:
     )
 
 
+def needs_markdown(text: str) -> bool:
+    """Whether `text` has anything markdown would change; without it, the text renders to itself."""
+    return _MARKUP_CHARS.search(text) is not None
+
+
 def markdown(text: str) -> str:
     """Markdown to HTML; a single paragraph loses its <p> wrapper so short fields stay inline."""
     return _markdown(text)[0]

@@ -300,11 +300,13 @@ def parse(path: Path, text: str) -> tuple[Any, list[Diagnostic]]:
     """The YAML document in `text`, or diagnostics explaining why it is not usable data."""
     try:
         data = fastyaml.load(text, MAX_EXPANDED_VALUES)
+        aliased = False  # yaml-rs is used only for files without anchors, so nothing can expand
     except fastyaml.NotFast:
         data, problems = _parse_pyyaml(path, text)
         if problems:
             return None, problems
-    return _checked(path, text, data)
+        aliased = "&" in text or "*" in text
+    return _checked(path, text, data, aliased)
 
 
 def _parse_pyyaml(path: Path, text: str) -> tuple[Any, list[Diagnostic]]:
@@ -328,13 +330,13 @@ def _parse_pyyaml(path: Path, text: str) -> tuple[Any, list[Diagnostic]]:
         return None, [Diagnostic(path, _TOO_DEEP, line=1)]
 
 
-def _checked(path: Path, text: str, data: Any) -> tuple[Any, list[Diagnostic]]:
+def _checked(path: Path, text: str, data: Any, aliased: bool) -> tuple[Any, list[Diagnostic]]:
     """`data`, unless it holds control characters or expands past the alias limit."""
     if "\\" in text:  # only a backslash escape in double quotes can put a control character in a value
         found = _control_characters(path, data)
         if found:
             return None, found
-    if ("&" in text or "*" in text) and _expanded_size(data, MAX_EXPANDED_VALUES) > MAX_EXPANDED_VALUES:
+    if aliased and _expanded_size(data, MAX_EXPANDED_VALUES) > MAX_EXPANDED_VALUES:
         return None, [
             Diagnostic(
                 path,

@@ -1,0 +1,54 @@
+"""The benchmark harness keeps working: it runs end to end on a tiny deck (100 cards) in a few seconds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "benchmarks" / "bench_build.py"
+STEPS = ["floor", "floor_genanki", "cold_check", "cold_build", "warm_check", "warm_build", "edit_check", "edit_build"]
+
+
+def test_benchmark_runs_on_a_tiny_deck(tmp_path: Path) -> None:
+    out, project = tmp_path / "r.json", tmp_path / "project"
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--sizes", "100", "--out", str(out), "--keep", str(project)],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "PASS" in run.stdout or "FAIL" in run.stdout  # the targets are reported
+
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    assert payload["machine"]["cpu_count"] and payload["machine"]["python"]
+    assert "commit" in payload["tierdeck"]
+    (result,) = payload["results"]
+    assert abs(result["cards"] - 100) <= 3
+    assert set(result["cards_by_type"]) == {"basic", "cloze", "term", "mechanism", "table"}
+    for step in STEPS:
+        measured = result["steps"][step]
+        assert measured["seconds"] > 0, step
+        assert measured["peak_rss_mb"] > 0, step
+        assert measured["rc"] == 0, (step, measured["stderr_tail"])
+    assert result["steps"]["floor"]["phases"]["parse"] > 0
+    assert result["steps"]["floor_genanki"]["phases"]["write"] > 0
+    checks = result["checks"]
+    assert checks["tierdeck_cards"] == result["cards"]
+    assert checks["floor_notes"] == checks["floor_genanki_notes"] == checks["tierdeck_notes"] == result["notes"]
+    assert checks["edit_build_changed_apkg"]
+    assert {t["target"] for t in payload["targets"]} >= {"peak RSS < 600 MB", "every step exits 0"}
+
+    # the kept project is left as generated, and tierdeck accepts it
+    assert (project / "decks" / "bench.yaml").is_file()
+    assert not (project / "dist").exists() and not (project / "decks" / "bench.lock").exists()
+    check = subprocess.run(
+        [sys.executable, "-m", "builder", "check"], check=False, cwd=project, capture_output=True, text=True, timeout=60
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "warning" not in check.stderr
