@@ -15,13 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import yaml
+
 from builder import __version__, yamlio
+from builder.cache import Cache
+from builder.cache import key as cache_key
 from builder.errors import Diagnostic, InputError, UsageError
 from builder.lint import lint_decks
 from builder.loader import Deck, Loader, discover, root_of
 from builder.lock import Lock, Stamps, schema_problems, stamp
-from builder.media import MediaResolver
+from builder.media import IMAGE_SUFFIXES, MediaResolver
 from builder.notes import NoteSpec, expand
+from builder.notetypes import NOTE_TYPES
 from builder.package import DeckLayout, write_apkg
 from builder.render import safe_markdown as markdown  # the deck description is shown as HTML: sanitise it too
 
@@ -54,6 +59,53 @@ class DeckResult:
         return sum(note.card_count for note in self.notes)
 
 
+    def summary(self) -> DeckSummary:
+        """What is reported about this deck."""
+        changes: tuple[tuple[str, int], ...] = ()
+        moved: tuple[tuple[str, str, str], ...] = ()
+        if self.stamps is not None:
+            if self.lock.notes:
+                changes = tuple(
+                    (word, len(items))
+                    for word, items in (
+                        ("added", self.stamps.added),
+                        ("changed", self.stamps.changed),
+                        ("removed", self.stamps.removed),
+                    )
+                )
+            # one line per card, however many notes (table cells) it has
+            moved = tuple(dict.fromkeys((n.card_id, old, n.tier) for n, old in self.stamps.moved))
+        return DeckSummary(
+            self.deck.manifest.id,
+            self.deck.manifest_path,
+            len(self.deck.files),
+            self.cards_per_tier,
+            self.output,
+            self.sha256,
+            changes,
+            moved,
+        )
+
+
+@dataclass(frozen=True)
+class DeckSummary:
+    """What a check or build reports about one deck: enough to print, small enough to remember."""
+
+    id: str
+    manifest_path: Path
+    card_files: int
+    cards_per_tier: dict[str, int]
+    output: Path | None = None
+    sha256: str | None = None
+    changes: tuple[tuple[str, int], ...] = ()  # (what, how many notes) since the lock file, if there was one
+    moved: tuple[tuple[str, str, str], ...] = ()  # (card id, old tier, new tier)
+
+    @property
+    def card_count(self) -> int:
+        """All Anki cards of the deck."""
+        return sum(self.cards_per_tier.values())
+
+
 @dataclass
 class Report:
     """What a check or build found and made; `warnings` are problems that do not stop a build."""
@@ -61,6 +113,12 @@ class Report:
     root: Path
     decks: list[DeckResult] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
+    cached: tuple[DeckSummary, ...] | None = None  # set when nothing changed since an identical run
+
+    @property
+    def summaries(self) -> list[DeckSummary]:
+        """One summary per deck, in manifest order."""
+        return list(self.cached) if self.cached is not None else [d.summary() for d in self.decks]
 
 
 def _manifest_paths(root: Path, manifests: list[Path] | None) -> list[Path]:
@@ -75,13 +133,17 @@ def _manifest_paths(root: Path, manifests: list[Path] | None) -> list[Path]:
     return [p.resolve() for p in manifests]
 
 
-def load(root: Path | None = None, manifests: list[Path] | None = None) -> Report:
-    """Validate every named manifest (default: all under decks/) and expand its cards into notes."""
+def _project_root(root: Path | None, manifests: list[Path] | None) -> Path:
     if root is None:
         if not manifests:
             raise UsageError("name a project root or at least one manifest")
         root = root_of(manifests[0])
-    root = root.resolve()
+    return root.resolve()
+
+
+def load(root: Path | None = None, manifests: list[Path] | None = None) -> Report:
+    """Validate every named manifest (default: all under decks/) and expand its cards into notes."""
+    root = _project_root(root, manifests)
     loader = Loader()
     report = Report(root)
     problems: list[Diagnostic] = []
@@ -141,11 +203,74 @@ def _finish(report: Report, problems: list[Diagnostic]) -> None:
 
 
 def check(root: Path | None = None, manifests: list[Path] | None = None, strict: bool = False) -> Report:
-    """Validate without writing anything; with `strict`, lint warnings are errors too."""
+    """Validate without writing anything; with `strict`, lint warnings are errors too.
+
+    A check of inputs identical to the last successful one answers from its record (see `_record_key`).
+    """
+    root = _project_root(root, manifests)
+    record = _Record(root, manifests, "check", strict)
+    if (hit := record.get()) is not None:
+        return Report(root, warnings=hit[1], cached=hit[0])
     report = load(root, manifests)
     if strict and report.warnings:
         raise InputError([replace(d, level="error") for d in report.warnings])
+    record.put((tuple(report.summaries), report.warnings))
     return report
+
+
+class _Record:
+    """The result of the last successful check or build of exactly these inputs, as `make` would use it.
+
+    The key hashes tierdeck's fingerprint, the command and its options, every manifest, lock file and
+    every YAML or image file below the folders the manifests name. Anything changed misses the record.
+    """
+
+    def __init__(self, root: Path, manifests: list[Path] | None, command: str, *options: object):
+        self.root, self.manifests, self.parts = root, manifests, (command, repr(options))
+        self.cache = Cache(root)
+
+    def key(self) -> str | None:
+        """The key of the inputs as they are now, or None when they cannot be listed cheaply."""
+        try:
+            paths = _manifest_paths(self.root, self.manifests)
+        except UsageError:
+            return None
+        # the note types count as input: what they hold is what students' Anki receives
+        parts: list[str | bytes] = [*self.parts, *(nt.content_hash for nt in NOTE_TYPES.values())]
+        for manifest_path in paths:
+            raw = manifest_path.read_bytes()
+            parts += [str(manifest_path), raw]
+            try:
+                data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            except yaml.YAMLError:
+                return None
+            if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not isinstance(
+                data.get("cards"), list
+            ):
+                return None
+            lock = Lock.path_for(manifest_path, data["id"])
+            parts += [str(lock), lock.read_bytes() if lock.is_file() else b"(none)"]
+            for entry in data["cards"]:
+                target = self.root / str(entry)
+                files = sorted(p for p in target.rglob("*") if p.suffix.lower() in _INPUT_SUFFIXES) if target.is_dir() else [target]
+                for file in files:
+                    parts += [str(file), file.read_bytes() if file.is_file() else b"(missing)"]
+        return cache_key(*parts)
+
+    def get(self) -> object | None:
+        """The remembered result, or None."""
+        if not self.cache.enabled:
+            return None
+        key = self.key()
+        return self.cache.get("records", key) if key else None
+
+    def put(self, value: object) -> None:
+        """Remember `value` for the inputs as they are now (after a build: including its lock file)."""
+        if self.cache.enabled and (key := self.key()):
+            self.cache.put("records", key, value)
+
+
+_INPUT_SUFFIXES = frozenset((".yaml", ".yml", *IMAGE_SUFFIXES))
 
 
 def build_time() -> int:
@@ -186,8 +311,12 @@ def build(
     (nothing is written then). A one-`tier` build leaves lock files alone. `progress(done, total)` is
     called with the notes written so far, before the first package and after each one.
     """
+    root = _project_root(root, manifests)
+    out_dir = (out_dir or root / "dist").resolve()
+    record = _Record(root, manifests, "build", str(out_dir), tier)
+    if (hit := record.get()) is not None and _outputs_intact(hit[0], out_dir):
+        return Report(root, warnings=hit[1], cached=hit[0])
     report = load(root, manifests)
-    out_dir = (out_dir or report.root / "dist").resolve()
     if tier is not None:
         for result in report.decks:
             ids = [t.id for t in result.deck.manifest.tiers]
@@ -228,7 +357,20 @@ def build(
         if tier is None and not locked:
             _write_atomically(result.lock_path, stamps.lock.dumps())
     write_release_manifest(out_dir, report.decks)
+    record.put((tuple(report.summaries), report.warnings))
     return report
+
+
+def _outputs_intact(summaries: tuple[DeckSummary, ...], out_dir: Path) -> bool:
+    """Every package a remembered build wrote is still there, byte for byte, with its manifest.json."""
+    if not (out_dir / "manifest.json").is_file():
+        return False
+    for summary in summaries:
+        if summary.output is None or not summary.output.is_file():
+            return False
+        if hashlib.sha256(summary.output.read_bytes()).hexdigest() != summary.sha256:
+            return False
+    return True
 
 
 def _read_or_empty(path: Path) -> str:

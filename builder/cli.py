@@ -139,9 +139,9 @@ def _root(ctx: click.Context, manifests: tuple[Path, ...]) -> tuple[Path, list[P
     return root, list(manifests) or None
 
 
-def _tier_summary(result: core.DeckResult) -> str:
-    tiers = ", ".join(f"{tier} {count}" for tier, count in result.cards_per_tier.items())
-    return f"{result.deck.manifest.id}: {_plural(result.card_count, 'card')} ({tiers})"
+def _tier_summary(summary: core.DeckSummary) -> str:
+    tiers = ", ".join(f"{tier} {count}" for tier, count in summary.cards_per_tier.items())
+    return f"{summary.id}: {_plural(summary.card_count, 'card')} ({tiers})"
 
 
 @cli.command()
@@ -164,10 +164,11 @@ def check(ctx: click.Context, manifests: tuple[Path, ...], strict: bool) -> None
     started = time.perf_counter()
     report = core.check(root, named, strict=strict)
     _print_diagnostics(report.warnings, report.root)
-    for result in report.decks:
-        _say(_tier_summary(result))
-        _say(f"  {_display(result.deck.manifest_path, root)}: {_plural(len(result.deck.files), 'card file')}", 1)
-    _say(f"ok: {_plural(len(report.decks), 'deck')} checked, {_plural(len(report.warnings), 'warning')}")
+    summaries = report.summaries
+    for summary in summaries:
+        _say(_tier_summary(summary))
+        _say(f"  {_display(summary.manifest_path, root)}: {_plural(summary.card_files, 'card file')}", 1)
+    _say(f"ok: {_plural(len(summaries), 'deck')} checked, {_plural(len(report.warnings), 'warning')}")
     _say(f"checked in {time.perf_counter() - started:.2f}s", 1)
 
 
@@ -204,26 +205,21 @@ def build(
     with _progress("Building") as progress:
         report = core.build(root, named, out_dir=out_dir, tier=tier, locked=locked, progress=progress)
     _print_diagnostics(report.warnings, report.root)
-    for result in report.decks:
-        _say(f"{_tier_summary(result)} -> {_display(result.output, Path.cwd())}{_changes(result)}")
-        for note, old_tier in result.stamps.moved:
+    for summary in report.summaries:
+        _say(f"{_tier_summary(summary)} -> {_display(summary.output, Path.cwd())}{_changes(summary)}")
+        for card_id, old_tier, new_tier in summary.moved:
             click.echo(
-                f"note: '{note.key}' moved from tier {old_tier} to {note.tier}; students who have it keep its "
+                f"note: '{card_id}' moved from tier {old_tier} to {new_tier}; students who have it keep its "
                 f"cards in the old subdeck (its tier:: tag updates)",
                 err=True,
             )
+    if report.cached is not None:
+        _say("(nothing changed since the last build; the packages are up to date)", 1)
     _say(f"built in {time.perf_counter() - started:.2f}s", 1)
 
 
-def _changes(result: core.DeckResult) -> str:
-    stamps = result.stamps
-    if not result.lock.notes:
-        return ""
-    parts = [
-        f"{len(items)} {word}"
-        for items, word in ((stamps.added, "added"), (stamps.changed, "changed"), (stamps.removed, "removed"))
-        if items
-    ]
+def _changes(summary: core.DeckSummary) -> str:
+    parts = [f"{count} {word}" for word, count in summary.changes if count]
     return f" ({', '.join(parts)} since the lock file)" if parts else ""
 
 
@@ -287,7 +283,7 @@ def preview(ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path | Non
     from builder.preview import write_site
 
     root, named = _root(ctx, manifests)
-    report = core.check(root, named)
+    report = core.load(root, named)
     _print_diagnostics(report.warnings, report.root)
     index = write_site(report, (out_dir or report.root / "preview").resolve())
     cards = sum(result.card_count for result in report.decks)
@@ -311,7 +307,7 @@ def stats(ctx: click.Context, manifests: tuple[Path, ...], fmt: str) -> None:
     from builder import stats as deck_stats
 
     root, named = _root(ctx, manifests)
-    data = deck_stats.collect(core.check(root, named))
+    data = deck_stats.collect(core.load(root, named))
     click.echo(deck_stats.to_json(data) if fmt == "json" else deck_stats.to_text(data), nl=False)
 
 

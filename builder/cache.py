@@ -1,0 +1,85 @@
+"""A content-addressed cache in `<project>/.tierdeck-cache/`: safe to delete, never trusted across versions.
+
+Every key is a hash of the exact input bytes and of tierdeck's own fingerprint (its version, the bytes
+of its source files and the versions of the libraries that shape its output), so a stale entry can
+never be found: any change to an input or to tierdeck misses the cache and recomputes. Entries are
+written atomically; an unreadable entry is a miss, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+CACHE_DIR = ".tierdeck-cache"
+_LIBRARIES = ("genanki", "pydantic", "pydantic-core", "pyromark", "nh3", "PyYAML", "yaml-rs")
+
+
+@lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """Changes with tierdeck's code, its version and the libraries it renders and validates with."""
+    digest = hashlib.sha256(sys.version.encode())
+    package = Path(__file__).parent
+    for source in sorted(package.glob("*.py")):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    for name in _LIBRARIES:
+        try:
+            digest.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=absent".encode())
+    return digest.hexdigest()
+
+
+def key(*parts: bytes | str) -> str:
+    """A cache key from the fingerprint and `parts` (each length-prefixed, so parts cannot run together)."""
+    digest = hashlib.sha256(fingerprint().encode())
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+class Cache:
+    """Pickled values by key, in one project's cache folder; disabled with TIERDECK_NO_CACHE=1."""
+
+    def __init__(self, root: Path):
+        self.dir = root / CACHE_DIR
+        self.enabled = os.environ.get("TIERDECK_NO_CACHE", "") in ("", "0")
+
+    def _path(self, kind: str, name: str) -> Path:
+        return self.dir / kind / name[:2] / f"{name}.pickle"
+
+    def get(self, kind: str, name: str) -> Any | None:
+        """The value stored under `name`, or None."""
+        if not self.enabled:
+            return None
+        try:
+            with open(self._path(kind, name), "rb") as handle:
+                return pickle.load(handle)
+        except Exception:  # noqa: BLE001 - a missing, truncated or foreign entry is just a miss
+            return None
+
+    def put(self, kind: str, name: str, value: Any) -> None:
+        """Store `value` under `name` (silently skipped when the folder cannot be written)."""
+        if not self.enabled:
+            return
+        path = self._path(kind, name)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not (self.dir / ".gitignore").exists():
+                (self.dir / ".gitignore").write_text("*\n")
+            fd, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(partial, path)
+        except OSError:
+            return

@@ -1,0 +1,82 @@
+"""An up-to-date deck is not rebuilt; anything that changes an input, the output or tierdeck itself is."""
+
+from __future__ import annotations
+
+import shutil
+
+from builder import cache
+
+
+def _stamp(path):
+    return path.stat().st_mtime_ns, path.read_bytes()
+
+
+def test_cache__nothing_changed_means_nothing_rewritten_and_the_same_report(sample):
+    first = sample.run("build")
+    apkg = sample.root / "dist" / "sample.apkg"
+    before = _stamp(apkg)
+    second = sample.run("-v", "build")
+    assert second.exit_code == 0
+    assert second.stdout.splitlines()[0] == first.stdout.strip()
+    assert "(nothing changed since the last build; the packages are up to date)" in second.stdout
+    assert _stamp(apkg) == before
+
+
+def test_cache__an_edited_card_rebuilds_and_reports_the_change(sample):
+    sample.run("build")
+    apkg = sample.root / "dist" / "sample.apkg"
+    before = apkg.read_bytes()
+    sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down bone.")
+    result = sample.run("build")
+    assert result.stdout.endswith("(1 changed since the lock file)\n")
+    assert apkg.read_bytes() != before
+
+
+def test_cache__a_changed_image_rebuilds(sample):
+    images = sample.root / "cards" / "sample" / "images"
+    images.mkdir()
+    (images / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n one")
+    sample.edit("cards/sample/basics.yaml", "back: They resorb bone.", 'back: "![x](images/x.png) They resorb bone."')
+    sample.run("build")
+    (images / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n two")
+    assert sample.run("build").stdout.endswith("(1 changed since the lock file)\n")
+
+
+def test_cache__a_damaged_or_missing_package_is_rebuilt(sample):
+    sample.run("build")
+    apkg = sample.root / "dist" / "sample.apkg"
+    good = apkg.read_bytes()
+    apkg.write_bytes(b"damaged")
+    sample.run("build")
+    assert apkg.read_bytes() == good
+    apkg.unlink()
+    sample.run("build")
+    assert apkg.read_bytes() == good
+
+
+def test_cache__is_safe_to_delete_or_damage(sample):
+    sample.run("build")
+    folder = sample.root / cache.CACHE_DIR
+    for entry in folder.rglob("*.pickle"):
+        entry.write_bytes(b"not a pickle")
+    assert sample.run("check").exit_code == 0
+    shutil.rmtree(folder)
+    result = sample.run("check")
+    assert result.exit_code == 0 and result.stdout.startswith("sample: 13 cards")
+
+
+def test_cache__check_remembers_warnings_too(sample):
+    sample.edit("cards/sample/basics.yaml", "source: Sample / Basics\n", "")
+    cold, warm = sample.run("check"), sample.run("check")
+    assert cold.exit_code == warm.exit_code == 0
+    assert warm.stderr == cold.stderr and "has no source" in warm.stderr
+    assert warm.stdout == cold.stdout
+
+
+def test_cache__never_trusted_across_tierdeck_versions(sample, monkeypatch):
+    sample.run("build")
+    apkg = sample.root / "dist" / "sample.apkg"
+    before = apkg.stat().st_mtime_ns
+    monkeypatch.setattr(cache, "fingerprint", lambda: "another tierdeck")
+    sample.run("build")
+    assert apkg.stat().st_mtime_ns != before  # rewritten: the record of the other version was not used
