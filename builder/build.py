@@ -58,7 +58,6 @@ class DeckResult:
         """All Anki cards of the deck."""
         return sum(note.card_count for note in self.notes)
 
-
     def summary(self) -> DeckSummary:
         """What is reported about this deck."""
         changes: tuple[tuple[str, int], ...] = ()
@@ -244,15 +243,21 @@ class _Record:
                 data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
             except yaml.YAMLError:
                 return None
-            if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not isinstance(
-                data.get("cards"), list
+            if (
+                not isinstance(data, dict)
+                or not isinstance(data.get("id"), str)
+                or not isinstance(data.get("cards"), list)
             ):
                 return None
             lock = Lock.path_for(manifest_path, data["id"])
             parts += [str(lock), lock.read_bytes() if lock.is_file() else b"(none)"]
             for entry in data["cards"]:
                 target = self.root / str(entry)
-                files = sorted(p for p in target.rglob("*") if p.suffix.lower() in _INPUT_SUFFIXES) if target.is_dir() else [target]
+                files = (
+                    sorted(p for p in target.rglob("*") if p.suffix.lower() in _INPUT_SUFFIXES)
+                    if target.is_dir()
+                    else [target]
+                )
                 for file in files:
                     parts += [str(file), file.read_bytes() if file.is_file() else b"(missing)"]
         return cache_key(*parts)
@@ -357,7 +362,9 @@ def build(
         if tier is None and not locked:
             _write_atomically(result.lock_path, stamps.lock.dumps())
     write_release_manifest(out_dir, report.decks)
-    record.put((tuple(report.summaries), report.warnings))
+    # a rerun of these inputs finds the lock file this build wrote: nothing changed or moved since it
+    unchanged = tuple(replace(s, changes=tuple((word, 0) for word, _ in s.changes), moved=()) for s in report.summaries)
+    record.put((unchanged, report.warnings))
     return report
 
 

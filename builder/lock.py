@@ -22,7 +22,8 @@ LOCK_FORMAT = 1
 
 def note_hash(note: NoteSpec) -> str:
     """Changes whenever anything Anki stores for the note changes: note type, fields, tags."""
-    payload = json.dumps([note.notetype.key, note.fields, sorted(note.tags)], ensure_ascii=False)
+    # \x1f and \x1e cannot occur in fields or tags (Anki itself separates fields with \x1f)
+    payload = "\x1e".join((note.notetype.key, "\x1f".join(note.fields), " ".join(sorted(note.tags))))
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 

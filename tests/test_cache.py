@@ -80,3 +80,10 @@ def test_cache__never_trusted_across_tierdeck_versions(sample, monkeypatch):
     monkeypatch.setattr(cache, "fingerprint", lambda: "another tierdeck")
     sample.run("build")
     assert apkg.stat().st_mtime_ns != before  # rewritten: the record of the other version was not used
+
+
+def test_cache__an_up_to_date_build_reports_no_changes_since_the_lock(sample):
+    sample.run("build")
+    sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down bone.")
+    assert sample.run("build").stdout.endswith("(1 changed since the lock file)\n")
+    assert sample.run("build").stdout == "sample: 13 cards (basics 6, advanced 7) -> dist/sample.apkg\n"
