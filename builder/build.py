@@ -164,7 +164,7 @@ def load(root: Path | None = None, manifests: list[Path] | None = None) -> Repor
             )
             continue
         notes: list[NoteSpec] = []
-        media = MediaResolver(card_roots(deck))
+        media = MediaResolver(card_roots(deck), root)
         for ref in deck.cards:
             specs, found = expand(deck.manifest.id, ref, media)
             notes += specs
@@ -365,6 +365,9 @@ def build(
     # a rerun of these inputs finds the lock file this build wrote: nothing changed or moved since it
     unchanged = tuple(replace(s, changes=tuple((word, 0) for word, _ in s.changes), moved=()) for s in report.summaries)
     record.put((unchanged, report.warnings))
+    if tier is None:  # the build checked everything on the way: a check of the same inputs need not redo it
+        checked = tuple(replace(s, output=None, sha256=None, changes=(), moved=()) for s in report.summaries)
+        _Record(root, manifests, "check", False).put((checked, report.warnings))
     return report
 
 

@@ -44,6 +44,7 @@ def _needs_pyyaml(text: str) -> bool:
         or _starts_a_node(text, "&")
         or _starts_a_node(text, "?", " \t\r\n")
         or "<<" in text
+        or "\t" in text  # PyYAML refuses tabs where YAML forbids them; yaml-rs is more lenient
         or text.startswith(("---", "...", "%"))
         or "\n---" in text
         or "\n..." in text

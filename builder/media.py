@@ -36,8 +36,9 @@ def _packed_name(path: Path, data: bytes) -> str:
 class MediaResolver:
     """Resolves image references of one deck, refusing anything outside its card folders."""
 
-    def __init__(self, roots: list[Path]):
+    def __init__(self, roots: list[Path], project: Path | None = None):
         self.roots = [r.resolve() for r in roots]
+        self.project = project
         self._seen: dict[Path, MediaFile] = {}
 
     def rewrite(self, html: str, card_file: Path) -> tuple[str, list[MediaFile], list[str]]:
@@ -58,6 +59,15 @@ class MediaResolver:
 
         return _IMG_SRC.sub(replace, html), found, problems
 
+    def _shown(self, path: Path) -> str:
+        """`path` relative to the project, as an author names it."""
+        if self.project is not None:
+            try:
+                return path.relative_to(self.project).as_posix()
+            except ValueError:
+                pass
+        return str(path)
+
     def _resolve(self, src: str, card_file: Path) -> tuple[MediaFile | None, str | None]:
         from urllib.parse import unquote
 
@@ -72,7 +82,7 @@ class MediaResolver:
                 "(e.g. in an images/ folder beside the card file)"
             )
         if not target.is_file():
-            return None, f"image '{src}' not found (looked for {candidate}); check the file name and path"
+            return None, f"image '{src}' not found (looked for {self._shown(candidate)}); check the file name and path"
         if target.suffix.lower() not in IMAGE_SUFFIXES:
             return None, f"image '{src}' is not a supported image; use one of {', '.join(IMAGE_SUFFIXES)}"
         media = self._seen.get(target)

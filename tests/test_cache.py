@@ -87,3 +87,13 @@ def test_cache__an_up_to_date_build_reports_no_changes_since_the_lock(sample):
     sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down bone.")
     assert sample.run("build").stdout.endswith("(1 changed since the lock file)\n")
     assert sample.run("build").stdout == "sample: 13 cards (basics 6, advanced 7) -> dist/sample.apkg\n"
+
+
+def test_cache__a_check_after_a_build_reuses_what_the_build_checked(sample, monkeypatch):
+    from builder import build as core
+
+    sample.run("build")
+    monkeypatch.setattr(core, "load", lambda *a, **k: (_ for _ in ()).throw(AssertionError("validated again")))
+    result = sample.run("check")
+    assert result.exit_code == 0
+    assert result.stdout == "sample: 13 cards (basics 6, advanced 7)\nok: 1 deck checked, 0 warnings\n"

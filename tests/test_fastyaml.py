@@ -86,6 +86,7 @@ def test_fastyaml__same_data_as_pyyaml_on_generated_documents(data, flow, width)
         ("a: 1\n---\nb: 2\n", "several documents"),
         ("a: x\x85y\n", "NEL is a line break to PyYAML"),
         ("a: 1\na: 2\n", "duplicate keys are reported by PyYAML"),
+        ("\ttier: one\n", "tabs, which PyYAML refuses in indentation"),
     ],
 )
 def test_fastyaml__declines_what_pyyaml_must_decide(text, why):

@@ -96,7 +96,7 @@ def anki_cards(project: Project, tmp_path: Path) -> dict[tuple[str, int], tuple[
 
 
 def preview_of(project: Project) -> dict[tuple[str, int], tuple[str, str]]:
-    return {(c.note_key, c.ordinal): (c.question, c.answer) for c in preview_cards(core.check(project.root))}
+    return {(c.note_key, c.ordinal): (c.question, c.answer) for c in preview_cards(core.load(project.root))}
 
 
 def test_preview__cards_are_the_html_anki_renders_for_the_sample(sample, tmp_path):
@@ -111,7 +111,7 @@ def test_preview__cards_are_the_html_anki_renders_for_hints_nesting_and_markup(m
 
 
 def test_preview__uses_the_note_types_css_unchanged(sample):
-    cards = preview_cards(core.check(sample.root))
+    cards = preview_cards(core.load(sample.root))
     assert {c.css for c in cards} == {nt.css for nt in NOTE_TYPES.values()}
 
 
@@ -342,7 +342,7 @@ def test_preview__bad_cards_write_nothing(mini):
 
 
 def test_preview__table_cells_point_at_their_row(sample):
-    cards = {c.note_key: c for c in preview_cards(core.check(sample.root))}
+    cards = {c.note_key: c for c in preview_cards(core.load(sample.root))}
     text = (sample.root / "cards/sample/advanced.yaml").read_text().splitlines()
     line = int(cards["bone-cells/osteoclast/origin"].location.rsplit(":", 1)[1])
     assert re.search(r"id: osteoclast", text[line - 1])
