@@ -7,6 +7,7 @@ so correcting a card's text updates the student's note in place instead of creat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import genanki
 
@@ -22,7 +23,7 @@ from builder.schema import CLOZE_RE, BasicCard, ClozeCard, MechanismCard, TableC
 class NoteSpec:
     """Everything Anki will store for one note."""
 
-    guid: str
+    deck_id: str
     key: str  # the card id, or `card/row/column` for a table cell; stored in the CardId field
     notetype: NoteType
     fields: tuple[str, ...]
@@ -31,6 +32,11 @@ class NoteSpec:
     card_count: int
     origin: CardRef
     media: tuple[MediaFile, ...] = ()
+
+    @cached_property
+    def guid(self) -> str:
+        """The note's identity in Anki, from the deck id and the key (computed only when a build needs it)."""
+        return guid_for(self.deck_id, self.key)
 
     @property
     def card_id(self) -> str:
@@ -80,7 +86,7 @@ def expand(deck_id: str, ref: CardRef, media: MediaResolver | None = None) -> tu
 
     def note(key: str, fields: tuple[str, ...], card_count: int) -> NoteSpec:
         images = tuple(dict.fromkeys(f.media))
-        return NoteSpec(guid_for(deck_id, key), key, notetype, fields, tags, ref.tier, card_count, ref, images)
+        return NoteSpec(deck_id, key, notetype, fields, tags, ref.tier, card_count, ref, images)
 
     if isinstance(card, BasicCard):
         notes = [note(card.id, (f(card.front, "front"), f(card.back, "back"), extra, source, card.id), 1)]
