@@ -204,7 +204,7 @@ def _finish(report: Report, problems: list[Diagnostic]) -> None:
 def check(root: Path | None = None, manifests: list[Path] | None = None, strict: bool = False) -> Report:
     """Validate without writing anything; with `strict`, lint warnings are errors too.
 
-    A check of inputs identical to the last successful one answers from its record (see `_record_key`).
+    A check of inputs identical to the last successful one answers from its record (see `_Record`).
     """
     root = _project_root(root, manifests)
     record = _Record(root, manifests, "check", strict)
