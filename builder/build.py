@@ -20,7 +20,7 @@ import yaml
 from builder import __version__, yamlio
 from builder.cache import Cache
 from builder.cache import key as cache_key
-from builder.errors import Diagnostic, InputError, UsageError
+from builder.errors import Diagnostic, InputError, OutputError, UsageError
 from builder.lint import lint_decks
 from builder.loader import Deck, Loader, discover, root_of
 from builder.lock import Lock, Stamps, schema_problems, stamp
@@ -337,6 +337,26 @@ def build(
             stale.append(_stale_lock(result))
     if stale:
         raise InputError(stale)
+    try:
+        _write_packages(report, out_dir, tier, locked, progress)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}; packages already there were left "
+            "as they were (free some space, check permissions, or choose another folder with -o)"
+        ) from exc
+    # a rerun of these inputs finds the lock file this build wrote: nothing changed or moved since it
+    unchanged = tuple(replace(s, changes=tuple((word, 0) for word, _ in s.changes), moved=()) for s in report.summaries)
+    record.put((unchanged, report.warnings))
+    if tier is None:  # the build checked everything on the way: a check of the same inputs need not redo it
+        checked = tuple(replace(s, output=None, sha256=None, changes=(), moved=()) for s in report.summaries)
+        _Record(root, manifests, "check", False).put((checked, report.warnings))
+    return report
+
+
+def _write_packages(
+    report: Report, out_dir: Path, tier: str | None, locked: bool, progress: Callable[[int, int], None] | None
+) -> None:
+    """Each deck's package, then its lock file (unless `locked` or one `tier`), then dist/manifest.json."""
     total, done = sum(1 for r in report.decks for n in r.notes if tier in (None, n.tier)), 0
     if progress:
         progress(done, total)
@@ -362,13 +382,6 @@ def build(
         if tier is None and not locked:
             _write_atomically(result.lock_path, stamps.lock.dumps())
     write_release_manifest(out_dir, report.decks)
-    # a rerun of these inputs finds the lock file this build wrote: nothing changed or moved since it
-    unchanged = tuple(replace(s, changes=tuple((word, 0) for word, _ in s.changes), moved=()) for s in report.summaries)
-    record.put((unchanged, report.warnings))
-    if tier is None:  # the build checked everything on the way: a check of the same inputs need not redo it
-        checked = tuple(replace(s, output=None, sha256=None, changes=(), moved=()) for s in report.summaries)
-        _Record(root, manifests, "check", False).put((checked, report.warnings))
-    return report
 
 
 def _outputs_intact(summaries: tuple[DeckSummary, ...], out_dir: Path) -> bool:

@@ -17,7 +17,7 @@ import click
 
 from builder import __version__
 from builder import build as core
-from builder.errors import Diagnostic, InputError, UsageError
+from builder.errors import Diagnostic, InputError, OutputError, UsageError
 
 ISSUES_URL = "https://github.com/tierdeck/tierdeck/issues"
 EXIT_INPUT, EXIT_USAGE, EXIT_BUG = 1, 2, 3
@@ -68,6 +68,9 @@ class _Group(click.Group):
         except UsageError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(EXIT_USAGE)
+        except OutputError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_INPUT)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:

@@ -80,3 +80,7 @@ class InputError(TierdeckError):
 
 class UsageError(TierdeckError):
     """The command was called in a way that cannot work (no project, unknown tier, ...)."""
+
+
+class OutputError(TierdeckError):
+    """An output could not be written (disk full, no permission); what existed before is untouched."""

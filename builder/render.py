@@ -173,10 +173,7 @@ def _url_problem(tag: str, attribute: str, url: str) -> str:
 def needs_markdown(text: str) -> bool:
     """Whether `text` has anything markdown would change; without it, the text renders to itself."""
     return (
-        _MARKUP_CHAR.search(text) is not None
-        or _BLOCK_START.match(text) is not None
-        or "://" in text
-        or "www." in text
+        _MARKUP_CHAR.search(text) is not None or _BLOCK_START.match(text) is not None or "://" in text or "www." in text
     )
 
 

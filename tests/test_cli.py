@@ -146,3 +146,20 @@ def test_cli__every_command_has_help_with_an_example(command):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0
     assert "Example:" in result.stdout
+
+
+def test_build__a_full_disk_is_reported_plainly_not_as_a_bug(mini, monkeypatch):
+    from builder import build as core
+
+    mini.write("cards/a.yaml", CARDS)
+
+    def full(path, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(core, "write_apkg", full)
+    result = mini.run("build")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: cannot write {mini.root / 'dist' / 'mini.apkg'}: No space left on device; packages already there "
+        "were left as they were (free some space, check permissions, or choose another folder with -o)\n"
+    )

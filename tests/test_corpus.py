@@ -162,7 +162,7 @@ def built(mini, monkeypatch, tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    ("failure", "exit_code"), [(OSError("No space left on device"), 3), (KeyboardInterrupt(), 130)]
+    ("failure", "exit_code"), [(OSError(28, "No space left on device"), 1), (KeyboardInterrupt(), 130)]
 )
 def test_output__a_build_failing_mid_write_keeps_the_earlier_package_and_leaves_no_temporary(
     built, monkeypatch, failure, exit_code
