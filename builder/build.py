@@ -143,7 +143,7 @@ def _project_root(root: Path | None, manifests: list[Path] | None) -> Path:
 def load(root: Path | None = None, manifests: list[Path] | None = None) -> Report:
     """Validate every named manifest (default: all under decks/) and expand its cards into notes."""
     root = _project_root(root, manifests)
-    loader = Loader()
+    loader = Loader(Cache(root))
     report = Report(root)
     problems: list[Diagnostic] = []
     owners: dict[str, Path] = {}

@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from builder import yamlio
+from builder.cache import Cache
+from builder.cache import key as cache_key
 from builder.errors import Diagnostic, UsageError, shown
 from builder.render import render
 from builder.schema import (
@@ -124,14 +126,35 @@ def _card_file(path: Path) -> tuple[CardFile | None, list[Diagnostic]]:
 class Loader:
     """Loads manifests and card files, parsing each card file once even when several decks use it."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache: Cache | None = None) -> None:
         self._card_files: dict[Path, tuple[CardFile | None, list[Diagnostic]]] = {}
+        self.cache = cache
 
     def card_file(self, path: Path) -> tuple[CardFile | None, list[Diagnostic]]:
-        """The card file at `path` with every valid card, and the problems of the others."""
+        """The card file at `path` with every valid card, and the problems of the others.
+
+        With a cache, a file whose exact bytes were validated before (by this version of tierdeck) is
+        not parsed or validated again: after an edit, only the edited file is.
+        """
         if path not in self._card_files:
-            self._card_files[path] = _card_file(path)
+            key = self._cache_key(path)
+            result = self.cache.get("card-files", key) if key else None
+            if result is None:
+                result = _card_file(path)
+                if key:
+                    self.cache.put("card-files", key, result)
+            self._card_files[path] = result
         return self._card_files[path]
+
+    def _cache_key(self, path: Path) -> str | None:
+        if self.cache is None or not self.cache.enabled:
+            return None
+        try:
+            if path.stat().st_size > yamlio.MAX_FILE_BYTES:
+                return None  # refused unread anyway
+            return cache_key("card-file", str(path), path.read_bytes())
+        except OSError:
+            return None
 
     def deck(self, manifest_path: Path, root: Path) -> tuple[Deck | None, list[Diagnostic]]:
         """The deck of one manifest with all its cards, and every problem found on the way."""

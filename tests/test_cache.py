@@ -97,3 +97,16 @@ def test_cache__a_check_after_a_build_reuses_what_the_build_checked(sample, monk
     result = sample.run("check")
     assert result.exit_code == 0
     assert result.stdout == "sample: 13 cards (basics 6, advanced 7)\nok: 1 deck checked, 0 warnings\n"
+
+
+def test_cache__after_an_edit_only_the_edited_file_is_parsed_and_validated(sample, monkeypatch):
+    from builder import loader
+
+    sample.run("build")
+    parsed = []
+    original = loader._card_file
+    monkeypatch.setattr(loader, "_card_file", lambda path: parsed.append(path.name) or original(path))
+    sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down bone.")
+    result = sample.run("build")
+    assert result.stdout.endswith("(1 changed since the lock file)\n")
+    assert parsed == ["basics.yaml"]

@@ -20,6 +20,8 @@ import pytest
 from anki_engine import import_package, open_collection, visible_text
 from conftest import SAMPLE, Project
 
+from builder.cache import CACHE_DIR
+
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 ACCEPTED = [name for name in CASES if name.startswith("accepted-")]
@@ -49,8 +51,12 @@ def copy_case(name: str, destination: Path, earlier: bytes) -> Project:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file below `root` and its bytes."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file below `root` and its bytes, except tierdeck's cache (disposable, never an output)."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and CACHE_DIR not in p.relative_to(root).parts
+    }
 
 
 def expected(name: str) -> str:
