@@ -187,7 +187,8 @@ def _revealed(nodes: list) -> str:
 
 
 # Markup that adds no words: tags, emphasis and code marks, heading/quote/table marks, link targets.
-_MARKS = re.compile(r"<[^>]*>|[*_`~#>|]+|\]\([^)]*\)|[\[\]]")
+# Each pattern stops at the next opener, so a field of 200,000 unclosed '<' or '](' stays linear.
+_MARKS = re.compile(r"<[^<>]*>|[*_`~#>|]+|\]\([^()\[\]]*\)|[\[\]]")
 
 
 def _plain(text: str) -> str:
