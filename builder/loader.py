@@ -333,7 +333,7 @@ _CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
 
 
 def _unclosed_openers(text: str) -> list[str]:
-    """The numbers of `{{cN::` openers no `}}` closes, innermost last (deletions may nest, as in Anki)."""
+    """The numbers of `{{cN::` openers no `}}` closes, innermost last."""
     stack: list[str] = []
     for match in _CLOZE_TOKEN.finditer(text):
         if match.group(1) is not None:
