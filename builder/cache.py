@@ -73,6 +73,7 @@ class Cache:
         if not self.enabled:
             return
         path = self._path(kind, name)
+        partial = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not (self.dir / ".gitignore").exists():
@@ -81,5 +82,6 @@ class Cache:
             with os.fdopen(fd, "wb") as handle:
                 pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(partial, path)
-        except OSError:
-            return
+        except Exception:  # noqa: BLE001 - a cache that cannot be written is only a slower next run
+            if partial is not None:
+                Path(partial).unlink(missing_ok=True)

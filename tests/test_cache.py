@@ -110,3 +110,10 @@ def test_cache__after_an_edit_only_the_edited_file_is_parsed_and_validated(sampl
     result = sample.run("build")
     assert result.stdout.endswith("(1 changed since the lock file)\n")
     assert parsed == ["basics.yaml"]
+
+
+def test_cache__a_value_that_cannot_be_stored_is_skipped_without_leftovers(tmp_path):
+    store = cache.Cache(tmp_path)
+    store.put("records", "abc", lambda: None)  # functions cannot be pickled
+    assert store.get("records", "abc") is None
+    assert [p.name for p in (tmp_path / cache.CACHE_DIR).rglob("*") if p.is_file()] == [".gitignore"]
