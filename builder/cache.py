@@ -72,6 +72,16 @@ class Cache:
         """Store `value` under `name` (silently skipped when the folder cannot be written)."""
         if not self.enabled:
             return
+        try:
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - what cannot be stored is recomputed next time
+            return
+        self.put_bytes(kind, name, data)
+
+    def put_bytes(self, kind: str, name: str, data: bytes) -> None:
+        """Store a value already pickled (`pickle.dumps`) under `name`."""
+        if not self.enabled:
+            return
         path = self._path(kind, name)
         partial = None
         try:
@@ -80,7 +90,7 @@ class Cache:
                 (self.dir / ".gitignore").write_text("*\n")
             fd, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                handle.write(data)
             os.replace(partial, path)
         except Exception:  # noqa: BLE001 - a cache that cannot be written is only a slower next run
             if partial is not None:

@@ -29,42 +29,8 @@ parse_clozes = lru_cache(maxsize=256)(_parse_clozes)
 _EMPTY_CELL = re.compile(r"[\s\-\u2013\u2014.\u2026?]*|(?i:todo|tbd|tba|xxx)")
 
 
-def lint_decks(decks: Iterable[Deck]) -> list[Diagnostic]:
-    """Every lint warning of every deck."""
-    locator = yamlio.Locator()
-    found: list[Diagnostic] = []
-    for deck in decks:
-        found += lint_deck(deck, locator)
-    return found
-
-
-def lint_deck(deck: Deck, locator: yamlio.Locator | None = None) -> list[Diagnostic]:
-    """The lint warnings of one deck's cards."""
-    locator = locator or yamlio.Locator()
-    found: list[Diagnostic] = []
-    first: dict[tuple[str, str], tuple[CardRef, YamlPath]] = {}
-    deck_source = getattr(deck.manifest, "source", None)  # a deck-wide default, where the format has one
-    for ref in deck.cards:
-        found += _lint_card(ref, deck_source)
-        for kind, where, text in _prompts(ref):
-            key = (kind, _normalised(text))
-            other = first.setdefault(key, (ref, where))
-            if other[0] is ref:
-                continue
-            other_ref, other_where = other
-            line = locator.line(other_ref.file, (*other_ref.path, *other_where))
-            found.append(
-                _warn(
-                    ref,
-                    where,
-                    f"same {kind} as card '{other_ref.card.id}' at {_shown(other_ref.file, deck.root)}:{line}; "
-                    "merge the two cards or reword one",
-                )
-            )
-    return found
-
-
-def _lint_card(ref: CardRef, deck_source: str | None) -> list[Diagnostic]:
+def card_warnings(ref: CardRef, deck_source: str | None = None) -> list[Diagnostic]:
+    """The warnings one card gets on its own (duplicates across cards: see `duplicate_warnings`)."""
     card = ref.card
     found = []
     for where, text in _fronts(ref):
@@ -103,6 +69,36 @@ def _lint_card(ref: CardRef, deck_source: str | None) -> list[Diagnostic]:
                 (),
                 f"card '{card.id}' has no source; add 'source: ...' to the card, or once at the top of the file "
                 "for all its cards",
+            )
+        )
+    return found
+
+
+Prompt = tuple[CardRef, tuple[str, str], YamlPath]  # (card, (kind, normalised text), where in the card)
+
+
+def prompts(ref: CardRef) -> list[Prompt]:
+    """What of this card must not repeat within a deck, normalised for comparison."""
+    return [(ref, (kind, _normalised(text)), where) for kind, where, text in _prompts(ref)]
+
+
+def duplicate_warnings(deck: Deck, found_prompts: Iterable[Prompt]) -> list[Diagnostic]:
+    """A warning for each card asking what an earlier card of the deck already asks."""
+    locator = yamlio.Locator()
+    found: list[Diagnostic] = []
+    first: dict[tuple[str, str], tuple[CardRef, YamlPath]] = {}
+    for ref, key, where in found_prompts:
+        other = first.setdefault(key, (ref, where))
+        if other[0] is ref:
+            continue
+        other_ref, other_where = other
+        line = locator.line(other_ref.file, (*other_ref.path, *other_where))
+        found.append(
+            _warn(
+                ref,
+                where,
+                f"same {key[0]} as card '{other_ref.card.id}' at {_shown(other_ref.file, deck.root)}:{line}; "
+                "merge the two cards or reword one",
             )
         )
     return found

@@ -14,8 +14,6 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from builder import yamlio
-from builder.cache import Cache
-from builder.cache import key as cache_key
 from builder.errors import Diagnostic, UsageError, shown
 from builder.render import render
 from builder.schema import (
@@ -123,93 +121,65 @@ def _card_file(path: Path) -> tuple[CardFile | None, list[Diagnostic]]:
     return parsed.model_copy(update={"cards": valid}), problems
 
 
-class Loader:
-    """Loads manifests and card files, parsing each card file once even when several decks use it."""
+def read_deck(manifest_path: Path, root: Path) -> tuple[Deck | None, list[Diagnostic]]:
+    """The deck of one manifest with its card files found but not yet read (see `file_cards`)."""
+    data, problems = yamlio.load(manifest_path)
+    if problems:
+        return None, problems
+    manifest, problems = _validate(manifest_path, Manifest, data, "deck manifest")
+    if manifest is None:
+        return None, problems
+    deck = Deck(manifest, manifest_path, root.resolve())
+    problems += _check_manifest(deck)
+    deck.files, found = _card_paths(deck)
+    problems += found
+    return deck, problems
 
-    def __init__(self, cache: Cache | None = None) -> None:
-        self._card_files: dict[Path, tuple[CardFile | None, list[Diagnostic]]] = {}
-        self.cache = cache
 
-    def card_file(self, path: Path) -> tuple[CardFile | None, list[Diagnostic]]:
-        """The card file at `path` with every valid card, and the problems of the others.
-
-        With a cache, a file whose exact bytes were validated before (by this version of tierdeck) is
-        not parsed or validated again: after an edit, only the edited file is.
-        """
-        if path not in self._card_files:
-            key = self._cache_key(path)
-            result = self.cache.get("card-files", key) if key else None
-            if result is None:
-                result = _card_file(path)
-                if key:
-                    self.cache.put("card-files", key, result)
-            self._card_files[path] = result
-        return self._card_files[path]
-
-    def _cache_key(self, path: Path) -> str | None:
-        if self.cache is None or not self.cache.enabled:
-            return None
-        try:
-            if path.stat().st_size > yamlio.MAX_FILE_BYTES:
-                return None  # refused unread anyway
-            return cache_key("card-file", str(path), path.read_bytes())
-        except OSError:
-            return None
-
-    def deck(self, manifest_path: Path, root: Path) -> tuple[Deck | None, list[Diagnostic]]:
-        """The deck of one manifest with all its cards, and every problem found on the way."""
-        data, problems = yamlio.load(manifest_path)
-        if problems:
-            return None, problems
-        manifest, problems = _validate(manifest_path, Manifest, data, "deck manifest")
-        if manifest is None:
-            return None, problems
-        deck = Deck(manifest, manifest_path, root.resolve())
-        problems += _check_manifest(deck)
-        deck.files, found = _card_paths(deck)
+def file_cards(deck: Deck, file: Path) -> tuple[list[CardRef], list[CardRef], list[Diagnostic]]:
+    """One card file of `deck`, read and validated: (every card valid on its own, the cards that become
+    notes, the problems). Each card gets its file's defaults and must name one of the deck's tiers."""
+    parsed, problems = _card_file(file)
+    checked: list[CardRef] = []
+    cards: list[CardRef] = []
+    if parsed is None:
+        return checked, cards, problems
+    manifest = deck.manifest
+    tier_ids = [tier.id for tier in manifest.tiers]
+    for index, card in enumerate(parsed.cards):
+        if card is None:
+            continue
+        tier = card.tier or parsed.tier
+        path = ("cards", index)
+        if tier is None:
+            problems.append(
+                Diagnostic(
+                    file,
+                    f"{format_path(path)}: card '{card.id}' has no tier; add 'tier: {tier_ids[0]}' to the "
+                    "card or at the top of the file",
+                    path=path,
+                )
+            )
+            continue
+        if tier not in tier_ids:
+            where = (*path, "tier") if card.tier else ("tier",)
+            problems.append(
+                Diagnostic(
+                    file,
+                    f"{format_path(where)}: unknown tier '{tier}' in deck '{manifest.id}'; "
+                    + did_you_mean(tier, tier_ids),
+                    path=where,
+                )
+            )
+            continue
+        tags = tuple(dict.fromkeys((*manifest.tags, *parsed.tags, *card.tags)))
+        ref = CardRef(card, file, index, tier, tags, card.source or parsed.source)
+        found = _check_card(ref)
         problems += found
-        tier_ids = [tier.id for tier in manifest.tiers]
-        checked: list[CardRef] = []
-        for file in deck.files:
-            parsed, found = self.card_file(file)
-            problems += found
-            if parsed is None:
-                continue
-            for index, card in enumerate(parsed.cards):
-                if card is None:
-                    continue
-                tier = card.tier or parsed.tier
-                path = ("cards", index)
-                if tier is None:
-                    problems.append(
-                        Diagnostic(
-                            file,
-                            f"{format_path(path)}: card '{card.id}' has no tier; add 'tier: {tier_ids[0]}' to the "
-                            "card or at the top of the file",
-                            path=path,
-                        )
-                    )
-                    continue
-                if tier not in tier_ids:
-                    where = (*path, "tier") if card.tier else ("tier",)
-                    problems.append(
-                        Diagnostic(
-                            file,
-                            f"{format_path(where)}: unknown tier '{tier}' in deck '{manifest.id}'; "
-                            + did_you_mean(tier, tier_ids),
-                            path=where,
-                        )
-                    )
-                    continue
-                tags = tuple(dict.fromkeys((*manifest.tags, *parsed.tags, *card.tags)))
-                ref = CardRef(card, file, index, tier, tags, card.source or parsed.source)
-                found = _check_card(ref)
-                problems += found
-                checked.append(ref)
-                if not found:  # a card with problems never reaches the notes (a short table row cannot)
-                    deck.cards.append(ref)
-        problems += _check_unique_ids(deck, checked)
-        return deck, problems
+        checked.append(ref)
+        if not found:  # a card with problems never reaches the notes (a short table row cannot)
+            cards.append(ref)
+    return checked, cards, problems
 
 
 def _check_manifest(deck: Deck) -> list[Diagnostic]:
@@ -390,7 +360,8 @@ def _check_cloze(ref: CardRef, text: str) -> list[Diagnostic]:
     return problems
 
 
-def _check_unique_ids(deck: Deck, refs: list[CardRef]) -> list[Diagnostic]:
+def check_unique_ids(deck: Deck, refs: list[CardRef]) -> list[Diagnostic]:
+    """Card ids must be unique across all of a deck's files."""
     first: dict[str, CardRef] = {}
     problems = []
     locator = yamlio.Locator()

@@ -20,13 +20,6 @@ from builder.notetypes import NoteType
 LOCK_FORMAT = 1
 
 
-def note_hash(note: NoteSpec) -> str:
-    """Changes whenever anything Anki stores for the note changes: note type, fields, tags."""
-    # \x1f and \x1e cannot occur in fields or tags (Anki itself separates fields with \x1f)
-    payload = "\x1e".join((note.notetype.key, "\x1f".join(note.fields), " ".join(sorted(note.tags))))
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
 def schema_hash(notetype: NoteType) -> str:
     """Changes when the note type's kind, field names or template names change."""
     return hashlib.sha256(json.dumps(notetype.schema, sort_keys=True).encode()).hexdigest()[:32]
@@ -114,7 +107,7 @@ def stamp(lock: Lock, notes: list[NoteSpec], now: int) -> Stamps:
     new = Lock(lock.deck)
     result = Stamps(new, {}, {}, [], [], [], [], [])
     for note in notes:
-        digest = note_hash(note)
+        digest = note.content_hash
         old = lock.notes.get(note.key)
         if old is None:
             mtime = now

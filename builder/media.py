@@ -33,6 +33,14 @@ def _packed_name(path: Path, data: bytes) -> str:
     return f"{slugify(path.stem)}-{digest}{path.suffix.lower()}"
 
 
+def same_bytes(media: MediaFile) -> bool:
+    """Whether the image still holds the bytes its packed name was made from."""
+    try:
+        return _packed_name(media.path, media.path.read_bytes()) == media.name
+    except OSError:
+        return False
+
+
 class MediaResolver:
     """Resolves image references of one deck, refusing anything outside its card folders."""
 

@@ -6,6 +6,7 @@ so correcting a card's text updates the student's note in place instead of creat
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -37,6 +38,13 @@ class NoteSpec:
     def guid(self) -> str:
         """The note's identity in Anki, from the deck id and the key (computed only when a build needs it)."""
         return guid_for(self.deck_id, self.key)
+
+    @cached_property
+    def content_hash(self) -> str:
+        """Changes whenever anything Anki stores for the note changes: note type, fields, tags."""
+        # \x1f and \x1e cannot occur in fields or tags (Anki itself separates fields with \x1f)
+        payload = "\x1e".join((self.notetype.key, "\x1f".join(self.fields), " ".join(sorted(self.tags))))
+        return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
     @property
     def card_id(self) -> str:

@@ -1,0 +1,161 @@
+"""One card file at a time: everything a deck gets from a file that depends on that file alone.
+
+A `FileUnit` holds a card file's validated cards, their notes (rendered, sanitised, with GUIDs and
+content hashes), the file's errors and its cards' own lint warnings. Only what spans files is left to
+the deck: unique card ids, repeated prompts, the lock file and the package.
+
+Units are what makes large decks fast:
+- **cached**: a unit is stored under a hash of the file's bytes and of its deck's manifest (and
+  tierdeck's fingerprint, see `builder.cache`), so after an edit only the edited file is parsed,
+  validated and rendered again. Units that pack images are used from the cache only while every image
+  still has the bytes it had; units with errors are never stored.
+- **parallel**: when many files must be compiled (a first build, a changed manifest, a new tierdeck),
+  they are compiled in worker processes, one file per task, on every core.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.cache import Cache
+from builder.cache import key as cache_key
+from builder.errors import Diagnostic, UsageError
+from builder.lint import Prompt, card_warnings, prompts
+from builder.loader import CardRef, Deck, file_cards
+from builder.media import MediaResolver, same_bytes
+from builder.notes import NoteSpec, expand
+from builder.notetypes import NOTE_TYPES
+
+# Below this much YAML to compile, starting worker processes costs more than it saves.
+PARALLEL_MIN_BYTES = 1_000_000
+PARALLEL_MIN_FILES = 4
+
+
+@dataclass
+class FileUnit:
+    """What one card file gives its deck."""
+
+    file: Path
+    checked: list[CardRef] = field(default_factory=list)  # every card valid on its own (for unique ids)
+    cards: list[CardRef] = field(default_factory=list)  # the cards that become notes
+    notes: list[NoteSpec] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)  # errors
+    warnings: list[Diagnostic] = field(default_factory=list)  # lint warnings of single cards
+    prompts: list[Prompt] = field(default_factory=list)  # for the deck-wide check of repeated prompts
+
+    @property
+    def media(self) -> list:
+        """The images the unit's notes pack."""
+        return [m for note in self.notes for m in note.media]
+
+
+def compile_file(deck: Deck, file: Path) -> FileUnit:
+    """Read, validate, expand and lint one card file of `deck`."""
+    unit = FileUnit(file)
+    unit.checked, unit.cards, unit.problems = file_cards(deck, file)
+    resolver = MediaResolver(card_roots(deck), deck.root)
+    deck_source = getattr(deck.manifest, "source", None)  # a deck-wide default, where the format has one
+    for ref in unit.cards:
+        notes, found = expand(deck.manifest.id, ref, resolver)
+        unit.notes += notes
+        unit.problems += found
+        unit.warnings += card_warnings(ref, deck_source)
+        unit.prompts += prompts(ref)
+    for note in unit.notes:  # computed here, so that a cached unit carries them
+        _ = note.guid, note.content_hash
+    return unit
+
+
+def card_roots(deck: Deck) -> list[Path]:
+    """The folders a deck's cards live in: images must stay inside them."""
+    roots = []
+    for entry in deck.manifest.cards:
+        path = (deck.root / entry).resolve()
+        roots.append(path if path.is_dir() else path.parent)
+    return roots
+
+
+def compile_deck(deck: Deck, cache: Cache | None = None) -> list[FileUnit]:
+    """The unit of each of the deck's card files, in file order: from the cache where it holds them."""
+    keys = {file: _key(deck, file, cache) for file in deck.files}
+    units: dict[Path, FileUnit] = {}
+    for file, key in keys.items():
+        unit = cache.get("units", key) if cache is not None and key else None
+        if unit is not None and all(same_bytes(m) for m in unit.media):
+            units[file] = unit
+    missing = [file for file in deck.files if file not in units]
+    units.update(zip(missing, _compile_all(_Task(deck, cache), [(f, keys[f]) for f in missing]), strict=True))
+    return [units[file] for file in deck.files]
+
+
+def _key(deck: Deck, file: Path, cache: Cache | None) -> str | None:
+    if cache is None or not cache.enabled:
+        return None
+    try:
+        raw = file.read_bytes()
+    except OSError:
+        return None  # compiled uncached: the unit says what is wrong with the file
+    # the note types count as input: notes are made for them (and tests swap them at run time)
+    notetypes = [f"{nt.key}/{nt.version}/{nt.content_hash}" for nt in NOTE_TYPES.values()]
+    return cache_key("unit", *notetypes, str(deck.manifest_path), deck.manifest_path.read_bytes(), str(file), raw)
+
+
+class _Task:
+    """Compiles one file of a deck and stores its unit in the cache (unless it has errors)."""
+
+    def __init__(self, deck: Deck, cache: Cache | None):
+        self.deck, self.cache = deck, cache
+
+    def __call__(self, file: Path, key: str | None) -> FileUnit:
+        unit = compile_file(self.deck, file)
+        if self.cache is not None and key and not unit.problems:
+            self.cache.put("units", key, unit)
+        return unit
+
+    def pickled(self, job: tuple[Path, str | None]) -> bytes:
+        """In a worker process: the unit, pickled once for both the cache and the way back."""
+        file, key = job
+        unit = compile_file(self.deck, file)
+        data = pickle.dumps(unit, protocol=pickle.HIGHEST_PROTOCOL)
+        if self.cache is not None and key and not unit.problems:
+            self.cache.put_bytes("units", key, data)
+        return data
+
+
+def _compile_all(task: _Task, jobs: list[tuple[Path, str | None]]) -> list[FileUnit]:
+    """Each job's unit: in worker processes when there is enough work to share."""
+    workers = _workers([file for file, _ in jobs])
+    if workers < 2:
+        return [task(file, key) for file, key in jobs]
+    # fork: the workers start with tierdeck already imported, so starting them costs milliseconds
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return [pickle.loads(data) for data in pool.map(task.pickled, jobs)]
+
+
+def _workers(files: list[Path]) -> int:
+    """How many processes to compile `files` with: 1 unless the work is large and there are cores."""
+    asked = os.environ.get("TIERDECK_JOBS", "").strip()
+    if asked:
+        if not asked.isdigit() or int(asked) < 1:
+            raise UsageError(f"TIERDECK_JOBS must be a whole number of processes (1 or more), got '{asked}'")
+        wanted = int(asked)
+    else:
+        wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if wanted < 2 or len(files) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if asked:  # asked for explicitly: used whatever the size
+        return min(wanted, len(files))
+    if len(files) < PARALLEL_MIN_FILES:
+        return 1
+    size = 0
+    for file in files:
+        try:
+            size += file.stat().st_size
+        except OSError:
+            pass
+    return min(wanted, len(files)) if size >= PARALLEL_MIN_BYTES else 1

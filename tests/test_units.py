@@ -1,0 +1,112 @@
+"""Card files are compiled one at a time, in worker processes when there are many: what students and
+authors get must not depend on that (same package bytes, same messages), and a cached file is reused
+only while everything it was made from is unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from builder import units
+
+EPOCH = {"SOURCE_DATE_EPOCH": "1700000000", "TIERDECK_NO_CACHE": "1"}
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _spread(sample, files: int = 6) -> None:
+    """Copy the sample's cards into more files (new ids), so there is work for several processes."""
+    source = (sample.root / "cards/sample/basics.yaml").read_text(encoding="utf-8")
+    for n in range(files):
+        text = source.replace("id: ", f"id: copy{n}-")
+        (sample.root / f"cards/sample/copy{n}.yaml").write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def pools(monkeypatch) -> list:
+    """The worker pools started (one entry per pool)."""
+    started = []
+    real = units.ProcessPoolExecutor
+    monkeypatch.setattr(units, "ProcessPoolExecutor", lambda *a, **k: started.append(a) or real(*a, **k))
+    return started
+
+
+def test_units__worker_processes_write_the_same_package_and_report(sample, pools):
+    _spread(sample)
+    one = sample.run("build", "-o", "one", env={**EPOCH, "TIERDECK_JOBS": "1"})
+    assert not pools
+    (sample.root / "decks/sample.lock").unlink()
+    two = sample.run("build", "-o", "two", env={**EPOCH, "TIERDECK_JOBS": "2"})
+    assert pools, "the second build did not use worker processes"
+    assert one.exit_code == two.exit_code == 0
+    assert one.stdout.replace("one/", "two/") == two.stdout
+    assert _sha(sample.root / "one/sample.apkg") == _sha(sample.root / "two/sample.apkg")
+
+
+def test_units__errors_found_in_worker_processes_read_as_in_one_process(sample, pools):
+    _spread(sample)
+    sample.edit(
+        "cards/sample/copy1.yaml", "front: What do osteoclasts do?", "front: What do osteoclasts do?\n    bogus: 1"
+    )
+    (sample.root / "cards/sample/copy4.yaml").write_text("cards: [", encoding="utf-8")
+    one = sample.run("check", env={**EPOCH, "TIERDECK_JOBS": "1"})
+    two = sample.run("check", env={**EPOCH, "TIERDECK_JOBS": "2"})
+    assert len(pools) == 1
+    assert one.exit_code == two.exit_code == 1
+    assert one.stderr == two.stderr
+    assert "copy1.yaml:" in two.stderr and "copy4.yaml:" in two.stderr
+
+
+def test_units__a_bug_in_a_worker_process_is_reported_as_a_bug(sample, monkeypatch, pools):
+    _spread(sample)
+
+    def broken(deck, file):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(units, "compile_file", broken)  # the forked workers inherit the broken function
+    result = sample.run("check", env={**EPOCH, "TIERDECK_JOBS": "2"})
+    assert pools
+    assert result.exit_code == 3
+    assert "internal error: RuntimeError: boom" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_units__a_bad_job_count_is_a_usage_error(sample, value):
+    result = sample.run("check", env={"TIERDECK_JOBS": value, "TIERDECK_NO_CACHE": "1"})
+    assert result.exit_code == 2
+    assert f"TIERDECK_JOBS must be a whole number of processes (1 or more), got '{value}'" in result.stderr
+
+
+def test_units__only_files_whose_bytes_changed_are_compiled_again(sample, monkeypatch):
+    _spread(sample, files=2)
+    assert sample.run("check").exit_code == 0
+    compiled = []
+    real = units.compile_file
+    monkeypatch.setattr(units, "compile_file", lambda deck, file: compiled.append(file.name) or real(deck, file))
+    sample.edit("cards/sample/copy1.yaml", "They resorb bone.", "They break down bone.")
+    assert sample.run("check").exit_code == 0
+    assert compiled == ["copy1.yaml"]
+
+
+def test_units__a_changed_manifest_compiles_every_file_again(sample, monkeypatch):
+    assert sample.run("check").exit_code == 0
+    compiled = []
+    real = units.compile_file
+    monkeypatch.setattr(units, "compile_file", lambda deck, file: compiled.append(file.name) or real(deck, file))
+    manifest = sample.root / "decks/sample.yaml"
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert sample.run("check").exit_code == 0
+    assert sorted(compiled) == ["advanced.yaml", "basics.yaml"]
+
+
+def test_units__a_file_with_errors_is_compiled_again_until_fixed(sample, monkeypatch):
+    sample.edit("cards/sample/basics.yaml", "They resorb bone.", "<script>x</script>")
+    assert sample.run("check").exit_code == 1
+    compiled = []
+    real = units.compile_file
+    monkeypatch.setattr(units, "compile_file", lambda deck, file: compiled.append(file.name) or real(deck, file))
+    assert sample.run("check").exit_code == 1
+    assert compiled == ["basics.yaml"]  # an image or file it names may appear: errors are never cached
