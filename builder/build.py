@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from builder import __version__, yamlio
-from builder.cache import Cache
+from builder.cache import Cache, file_digest, remembered_digests
 from builder.cache import key as cache_key
 from builder.errors import Diagnostic, InputError, OutputError, UsageError
 from builder.lint import duplicate_warnings
@@ -161,6 +161,7 @@ def _gc_paused():
 
 
 @_gc_paused()
+@remembered_digests()
 def load(root: Path | None = None, manifests: list[Path] | None = None) -> Report:
     """Validate every named manifest (default: all under decks/) and expand its cards into notes."""
     root = _project_root(root, manifests)
@@ -187,10 +188,9 @@ def load(root: Path | None = None, manifests: list[Path] | None = None) -> Repor
         units = compile_deck(deck, cache)
         notes: list[NoteSpec] = []
         for unit in units:
-            deck.cards += unit.cards
             notes += unit.notes
             problems += unit.problems + unit.warnings
-        problems += check_unique_ids(deck, [ref for unit in units for ref in unit.checked])
+        problems += check_unique_ids(deck, (card for unit in units for card in unit.ids))
         problems += duplicate_warnings(deck, (prompt for unit in units for prompt in unit.prompts))
         lock_path = Lock.path_for(manifest_path, deck.manifest.id)
         lock, found = Lock.read(lock_path, deck.manifest.id)
@@ -214,6 +214,7 @@ def _finish(report: Report, problems: list[Diagnostic]) -> None:
         raise InputError(errors + report.warnings)
 
 
+@remembered_digests()
 def check(root: Path | None = None, manifests: list[Path] | None = None, strict: bool = False) -> Report:
     """Validate without writing anything; with `strict`, lint warnings are errors too.
 
@@ -263,7 +264,8 @@ class _Record:
             ):
                 return None
             lock = Lock.path_for(manifest_path, data["id"])
-            parts += [str(lock), lock.read_bytes() if lock.is_file() else b"(none)"]
+            # never remembered: a build rewrites it
+            parts += [str(lock), hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "(none)"]
             for entry in data["cards"]:
                 target = self.root / str(entry)
                 files = (
@@ -272,7 +274,7 @@ class _Record:
                     else [target]
                 )
                 for file in files:
-                    parts += [str(file), file.read_bytes() if file.is_file() else b"(missing)"]
+                    parts += [str(file), file_digest(file) if file.is_file() else "(missing)"]
         return cache_key(*parts)
 
     def get(self) -> object | None:
@@ -315,6 +317,7 @@ def layout_of(deck: Deck, tier: str | None = None) -> DeckLayout:
 
 
 @_gc_paused()
+@remembered_digests()
 def build(
     root: Path | None = None,
     manifests: list[Path] | None = None,

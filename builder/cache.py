@@ -13,6 +13,8 @@ import os
 import pickle
 import sys
 import tempfile
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -46,6 +48,36 @@ def key(*parts: bytes | str) -> str:
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
     return digest.hexdigest()
+
+
+_digests: ContextVar[dict[tuple, str] | None] = ContextVar("digests", default=None)
+
+
+@contextmanager
+def remembered_digests():
+    """Within this block `file_digest` hashes each file once (one build keys every card file several
+    times); a file whose size or time changes is hashed again."""
+    if _digests.get() is not None:  # already inside one
+        yield
+        return
+    token = _digests.set({})
+    try:
+        yield
+    finally:
+        _digests.reset(token)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes. Raises OSError when the file cannot be read."""
+    memo = _digests.get()
+    if memo is None:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    stat = path.stat()
+    marker = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    digest = memo.get(marker)
+    if digest is None:
+        digest = memo[marker] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest
 
 
 class Cache:

@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 bad input (every problem listed as `file:line: ...`), 2
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 import tempfile
 import time
@@ -390,4 +391,7 @@ def _display(path: Path | None, base: Path) -> str:
 
 def main() -> None:
     """Console-script entry point."""
+    # One short-lived command: its objects live until it ends, so the cyclic collector would only walk
+    # them over and over (the core pauses it during its own work; this also spares the sweep after it).
+    gc.disable()
     cli(prog_name="tierdeck")

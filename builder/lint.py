@@ -7,6 +7,7 @@ its text, a mechanism with too few or too many steps, an empty table cell, a car
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Iterable
@@ -74,33 +75,43 @@ def card_warnings(ref: CardRef, deck_source: str | None = None) -> list[Diagnost
     return found
 
 
-Prompt = tuple[CardRef, tuple[str, str], YamlPath]  # (card, (kind, normalised text), where in the card)
+# (what, digest of its normalised text, card id, file, the card's path, where in the card)
+Prompt = tuple[str, bytes, str, Path, YamlPath, YamlPath]
 
 
 def prompts(ref: CardRef) -> list[Prompt]:
-    """What of this card must not repeat within a deck, normalised for comparison."""
-    return [(ref, (kind, _normalised(text)), where) for kind, where, text in _prompts(ref)]
+    """What of this card must not repeat within a deck (its text as a digest: units keep thousands)."""
+    return [
+        (
+            kind,
+            hashlib.blake2b(_normalised(text).encode(), digest_size=16).digest(),
+            ref.card.id,
+            ref.file,
+            ref.path,
+            where,
+        )
+        for kind, where, text in _prompts(ref)
+    ]
 
 
 def duplicate_warnings(deck: Deck, found_prompts: Iterable[Prompt]) -> list[Diagnostic]:
     """A warning for each card asking what an earlier card of the deck already asks."""
     locator = yamlio.Locator()
     found: list[Diagnostic] = []
-    first: dict[tuple[str, str], tuple[CardRef, YamlPath]] = {}
-    for ref, key, where in found_prompts:
-        other = first.setdefault(key, (ref, where))
-        if other[0] is ref:
+    first: dict[tuple[str, bytes], Prompt] = {}
+    for prompt in found_prompts:
+        kind, digest, _, file, card_path, where = prompt
+        other = first.setdefault((kind, digest), prompt)
+        if other is prompt:
             continue
-        other_ref, other_where = other
-        line = locator.line(other_ref.file, (*other_ref.path, *other_where))
-        found.append(
-            _warn(
-                ref,
-                where,
-                f"same {key[0]} as card '{other_ref.card.id}' at {_shown(other_ref.file, deck.root)}:{line}; "
-                "merge the two cards or reword one",
-            )
+        _, _, other_id, other_file, other_card_path, other_where = other
+        line = locator.line(other_file, (*other_card_path, *other_where))
+        path = (*card_path, *where)
+        message = (
+            f"same {kind} as card '{other_id}' at {_shown(other_file, deck.root)}:{line}; merge the two cards or "
+            "reword one"
         )
+        found.append(Diagnostic(file, f"{format_path(path)}: {message}", path=path, level="warning"))
     return found
 
 

@@ -7,6 +7,7 @@ diagnostics that are shown), so one run reports every problem, not just the firs
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,15 +52,17 @@ class CardRef:
         return ("cards", self.index)
 
 
+CardId = tuple[str, Path, int]  # (card id, file, index in the file's `cards` list)
+
+
 @dataclass
 class Deck:
-    """A manifest and its validated cards."""
+    """A manifest and the card files it names."""
 
     manifest: Manifest
     manifest_path: Path
     root: Path
     files: list[Path] = field(default_factory=list)
-    cards: list[CardRef] = field(default_factory=list)
 
 
 def find_root(start: Path) -> Path:
@@ -360,22 +363,23 @@ def _check_cloze(ref: CardRef, text: str) -> list[Diagnostic]:
     return problems
 
 
-def check_unique_ids(deck: Deck, refs: list[CardRef]) -> list[Diagnostic]:
+def check_unique_ids(deck: Deck, cards: Iterable[CardId]) -> list[Diagnostic]:
     """Card ids must be unique across all of a deck's files."""
-    first: dict[str, CardRef] = {}
+    first: dict[str, CardId] = {}
     problems = []
     locator = yamlio.Locator()
-    for ref in refs:
-        other = first.setdefault(ref.card.id, ref)
-        if other is ref:
+    for card in cards:
+        card_id, file, index = card
+        other = first.setdefault(card_id, card)
+        if other is card:
             continue
-        other_line = locator.line(other.file, (*other.path, "id"))
-        path = (*ref.path, "id")
+        other_line = locator.line(other[1], ("cards", other[2], "id"))
+        path = ("cards", index, "id")
         problems.append(
             Diagnostic(
-                ref.file,
-                f"{format_path(path)}: duplicate card id '{ref.card.id}', also used at "
-                f"{other.file.relative_to(deck.root)}:{other_line}; card ids must be unique in a deck, rename one",
+                file,
+                f"{format_path(path)}: duplicate card id '{card_id}', also used at "
+                f"{other[1].relative_to(deck.root)}:{other_line}; card ids must be unique in a deck, rename one",
                 path=path,
             )
         )

@@ -60,22 +60,30 @@ class Lock:
 
     def dumps(self) -> str:
         """Stable JSON, one note per line, so lock diffs in review are readable."""
-        lines = ["{", f'"format": {LOCK_FORMAT},', f'"deck": {json.dumps(self.deck)},', '"notetypes": {']
+        lines = ["{", f'"format": {LOCK_FORMAT},', f'"deck": {_ascii(self.deck)},', '"notetypes": {']
         items = sorted(self.notetypes.items())
-        lines += [
-            f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True)}{',' if i < len(items) - 1 else ''}"
-            for i, (k, v) in enumerate(items)
-        ]
+        lines += [f"  {_ascii(k)}: {_ascii(v)}{',' if i < len(items) - 1 else ''}" for i, (k, v) in enumerate(items)]
         lines.append("},")
         lines.append('"notes": {')
         notes = sorted(self.notes.items())
-        lines += [
-            f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, sort_keys=True, ensure_ascii=False)}"
-            f"{',' if i < len(notes) - 1 else ''}"
-            for i, (k, v) in enumerate(notes)
-        ]
+        lines += [f"  {_string(k)}: {_note(v)}{',' if i < len(notes) - 1 else ''}" for i, (k, v) in enumerate(notes)]
         lines += ["}", "}"]
         return "\n".join(lines) + "\n"
+
+
+# one encoder each (json.dumps with options builds a new encoder per call: a third of writing 36,000 notes)
+_ascii = json.JSONEncoder(sort_keys=True).encode
+_text = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+_string = json.encoder.encode_basestring  # a str, as _text writes it
+_NOTE_KEYS = ["card", "guid", "hash", "mtime", "tier", "type"]  # sorted
+
+
+def _note(entry: dict) -> str:
+    """A note's entry as `_text` writes it; spelled out for the entries `stamp` makes (4x faster)."""
+    if sorted(entry) != _NOTE_KEYS or not isinstance(entry["mtime"], int) or isinstance(entry["mtime"], bool):
+        return _text(entry)
+    card, guid, digest, tier, kind = (_string(entry[k]) for k in ("card", "guid", "hash", "tier", "type"))
+    return f'{{"card": {card}, "guid": {guid}, "hash": {digest}, "mtime": {entry["mtime"]}, "tier": {tier}, "type": {kind}}}'
 
 
 @dataclass

@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import genanki
 
-from builder.errors import Diagnostic
+from builder.errors import Diagnostic, YamlPath
 from builder.loader import CardRef
 from builder.media import MediaFile, MediaResolver
 from builder.notetypes import NOTE_TYPES, NoteType
@@ -31,7 +32,9 @@ class NoteSpec:
     tags: tuple[str, ...]
     tier: str
     card_count: int
-    origin: CardRef
+    card_id: str  # the id of the YAML card it comes from
+    file: Path  # the card file
+    path: YamlPath  # where in the file: the card, or for a table cell the cell's row
     media: tuple[MediaFile, ...] = ()
 
     @cached_property
@@ -45,11 +48,6 @@ class NoteSpec:
         # \x1f and \x1e cannot occur in fields or tags (Anki itself separates fields with \x1f)
         payload = "\x1e".join((self.notetype.key, "\x1f".join(self.fields), " ".join(sorted(self.tags))))
         return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-    @property
-    def card_id(self) -> str:
-        """The id of the YAML card this note comes from."""
-        return self.origin.card.id
 
     def field(self, name: str) -> str:
         """One field's HTML by name."""
@@ -92,9 +90,10 @@ def expand(deck_id: str, ref: CardRef, media: MediaResolver | None = None) -> tu
     extra, source = f(card.extra, "extra"), f(ref.source, "source")
     notetype = NOTE_TYPES[card.type]
 
-    def note(key: str, fields: tuple[str, ...], card_count: int) -> NoteSpec:
+    def note(key: str, fields: tuple[str, ...], card_count: int, where: YamlPath = ()) -> NoteSpec:
         images = tuple(dict.fromkeys(f.media))
-        return NoteSpec(deck_id, key, notetype, fields, tags, ref.tier, card_count, ref, images)
+        path = (*ref.path, *where)
+        return NoteSpec(deck_id, key, notetype, fields, tags, ref.tier, card_count, card.id, ref.file, path, images)
 
     if isinstance(card, BasicCard):
         notes = [note(card.id, (f(card.front, "front"), f(card.back, "back"), extra, source, card.id), 1)]
@@ -139,7 +138,7 @@ def _table_notes(card: TableCard, f: _Fields, note, extra: str, source: str) -> 
         for j in range(1, len(card.columns)):
             key = f"{card.id}/{row_keys[i]}/{column_keys[j]}"
             table = _table_html(headers, cells, i, j)
-            notes.append(note(key, (title, table, cells[i][0], headers[j], extra, source, key), 1))
+            notes.append(note(key, (title, table, cells[i][0], headers[j], extra, source, key), 1, ("rows", i)))
     return notes
 
 

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from builder import yamlio
 from builder.notetypes import NOTE_TYPES
 from builder.render import plain_text
-from builder.schema import TableCard, slugify
 from builder.stats import AUTO_TAG_PREFIXES
 from builder.templating import render_cards
 
@@ -63,12 +62,12 @@ def preview_cards(report: Report) -> list[PreviewCard]:
             key=lambda pair: (tier_order.index(pair[1].tier), type_order.index(pair[1].notetype.key), pair[0]),
         )
         for _, note in notes:
-            ref = note.origin
-            where = f"{_relative(ref.file, report.root)}:{locator.line(ref.file, _yaml_path(note))}"
+            card_path = note.path[:2]  # ("cards", index)
+            where = f"{_relative(note.file, report.root)}:{locator.line(note.file, note.path)}"
             warnings = tuple(
                 d.render(report.root)
                 for d in report.warnings
-                if d.file == ref.file and d.path[: len(ref.path)] == ref.path
+                if d.file == note.file and d.path[: len(card_path)] == card_path
             )
             specials = {
                 "Tags": " ".join(note.tags),
@@ -96,17 +95,6 @@ def preview_cards(report: Report) -> list[PreviewCard]:
                     )
                 )
     return cards
-
-
-def _yaml_path(note) -> tuple:
-    """Where a note comes from in its YAML file: the card, or for a table cell the cell's row."""
-    ref = note.origin
-    if isinstance(ref.card, TableCard):
-        row_key = note.key.split("/")[1]
-        for i, row in enumerate(ref.card.rows):
-            if (row.id or slugify(row.cells[0])) == row_key:
-                return (*ref.path, "rows", i)
-    return ref.path
 
 
 def write_site(report: Report, out_dir: Path) -> Path:

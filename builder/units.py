@@ -22,11 +22,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.cache import Cache
+from builder.cache import Cache, file_digest
 from builder.cache import key as cache_key
 from builder.errors import Diagnostic, UsageError
 from builder.lint import Prompt, card_warnings, prompts
-from builder.loader import CardRef, Deck, file_cards
+from builder.loader import CardId, Deck, file_cards
 from builder.media import MediaResolver, same_bytes
 from builder.notes import NoteSpec, expand
 from builder.notetypes import NOTE_TYPES
@@ -41,8 +41,7 @@ class FileUnit:
     """What one card file gives its deck."""
 
     file: Path
-    checked: list[CardRef] = field(default_factory=list)  # every card valid on its own (for unique ids)
-    cards: list[CardRef] = field(default_factory=list)  # the cards that become notes
+    ids: list[CardId] = field(default_factory=list)  # every card valid on its own (for unique ids)
     notes: list[NoteSpec] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)  # errors
     warnings: list[Diagnostic] = field(default_factory=list)  # lint warnings of single cards
@@ -57,10 +56,11 @@ class FileUnit:
 def compile_file(deck: Deck, file: Path) -> FileUnit:
     """Read, validate, expand and lint one card file of `deck`."""
     unit = FileUnit(file)
-    unit.checked, unit.cards, unit.problems = file_cards(deck, file)
+    checked, cards, unit.problems = file_cards(deck, file)
+    unit.ids = [(ref.card.id, file, ref.index) for ref in checked]
     resolver = MediaResolver(card_roots(deck), deck.root)
     deck_source = getattr(deck.manifest, "source", None)  # a deck-wide default, where the format has one
-    for ref in unit.cards:
+    for ref in cards:
         notes, found = expand(deck.manifest.id, ref, resolver)
         unit.notes += notes
         unit.problems += found
@@ -97,12 +97,12 @@ def _key(deck: Deck, file: Path, cache: Cache | None) -> str | None:
     if cache is None or not cache.enabled:
         return None
     try:
-        raw = file.read_bytes()
+        parts = [str(deck.manifest_path), file_digest(deck.manifest_path), str(file), file_digest(file)]
     except OSError:
         return None  # compiled uncached: the unit says what is wrong with the file
     # the note types count as input: notes are made for them (and tests swap them at run time)
     notetypes = [f"{nt.key}/{nt.version}/{nt.content_hash}" for nt in NOTE_TYPES.values()]
-    return cache_key("unit", *notetypes, str(deck.manifest_path), deck.manifest_path.read_bytes(), str(file), raw)
+    return cache_key("unit", *notetypes, *parts)
 
 
 class _Task:
