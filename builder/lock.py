@@ -80,10 +80,14 @@ _NOTE_KEYS = ["card", "guid", "hash", "mtime", "tier", "type"]  # sorted
 
 def _note(entry: dict) -> str:
     """A note's entry as `_text` writes it; spelled out for the entries `stamp` makes (4x faster)."""
-    if sorted(entry) != _NOTE_KEYS or not isinstance(entry["mtime"], int) or isinstance(entry["mtime"], bool):
+    mtime = entry.get("mtime")
+    if len(entry) != len(_NOTE_KEYS) or type(mtime) is not int or sorted(entry) != _NOTE_KEYS:
         return _text(entry)
-    card, guid, digest, tier, kind = (_string(entry[k]) for k in ("card", "guid", "hash", "tier", "type"))
-    return f'{{"card": {card}, "guid": {guid}, "hash": {digest}, "mtime": {entry["mtime"]}, "tier": {tier}, "type": {kind}}}'
+    s = _string
+    return (
+        f'{{"card": {s(entry["card"])}, "guid": {s(entry["guid"])}, "hash": {s(entry["hash"])}, "mtime": {mtime}, '
+        f'"tier": {s(entry["tier"])}, "type": {s(entry["type"])}}}'
+    )
 
 
 @dataclass
@@ -114,28 +118,30 @@ def stamp(lock: Lock, notes: list[NoteSpec], now: int) -> Stamps:
     """Give each note and note type its modification time; return them with the updated lock."""
     new = Lock(lock.deck)
     result = Stamps(new, {}, {}, [], [], [], [], [])
-    for note in notes:
-        digest = note.content_hash
-        old = lock.notes.get(note.key)
+    old_notes, new_notes, note_mtimes = lock.notes, new.notes, result.note_mtimes
+    for note in notes:  # the hot loop of a rebuild (36,000 notes at 50,000 cards): kept lean
+        digest, guid, tier = note.content_hash, note.guid, note.tier
+        old = old_notes.get(note.key)
         if old is None:
             mtime = now
             result.added.append(note)
-        elif old.get("hash") == digest:
-            mtime = int(old["mtime"])
         else:
-            mtime = _next_time(now, int(old["mtime"]))
-            result.changed.append(note)
-        if old is not None and old.get("tier") != note.tier:
-            result.moved.append((note, str(old.get("tier"))))
-        new.notes[note.key] = {
+            if old.get("hash") == digest:
+                mtime = int(old["mtime"])
+            else:
+                mtime = _next_time(now, int(old["mtime"]))
+                result.changed.append(note)
+            if old.get("tier") != tier:
+                result.moved.append((note, str(old.get("tier"))))
+        new_notes[note.key] = {
             "card": note.card_id,
-            "guid": note.guid,
+            "guid": guid,
             "hash": digest,
             "mtime": mtime,
-            "tier": note.tier,
+            "tier": tier,
             "type": note.notetype.key,
         }
-        result.note_mtimes[note.guid] = mtime
+        note_mtimes[guid] = mtime
     result.removed = [dict(entry, key=key) for key, entry in sorted(lock.notes.items()) if key not in new.notes]
     for notetype in {n.notetype.key: n.notetype for n in notes}.values():
         old = lock.notetypes.get(notetype.key)

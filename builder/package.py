@@ -90,10 +90,16 @@ def write_apkg(
                 warnings.simplefilter("ignore")
                 package = genanki.Package(_genanki_decks(layout, notes))
                 package.write_to_db(conn.cursor(), timestamp, itertools.count(timestamp * 1000))
-            # notes.guid has no index: join through an indexed temporary table (one pass, not one scan a note)
-            conn.execute("CREATE TEMP TABLE note_mtimes (guid TEXT PRIMARY KEY, mod INTEGER) WITHOUT ROWID")
-            conn.executemany("INSERT INTO note_mtimes VALUES (?, ?)", [(n.guid, note_mtimes[n.guid]) for n in notes])
-            conn.execute("UPDATE notes SET mod = (SELECT mod FROM note_mtimes WHERE note_mtimes.guid = notes.guid)")
+            # genanki gave every note `timestamp`; notes.guid has no index, so the others are joined through an
+            # indexed temporary table (one pass, not one scan a note)
+            older = [(n.guid, note_mtimes[n.guid]) for n in notes if note_mtimes[n.guid] != timestamp]
+            if older:
+                conn.execute("CREATE TEMP TABLE note_mtimes (guid TEXT PRIMARY KEY, mod INTEGER) WITHOUT ROWID")
+                conn.executemany("INSERT INTO note_mtimes VALUES (?, ?)", older)
+                conn.execute(
+                    "UPDATE notes SET mod = (SELECT mod FROM note_mtimes WHERE note_mtimes.guid = notes.guid) "
+                    "WHERE guid IN (SELECT guid FROM note_mtimes)"
+                )
             (models_json,) = conn.execute("SELECT models FROM col").fetchone()
             models = json.loads(models_json)
             for model in models.values():
