@@ -1,7 +1,7 @@
 """One card file at a time: everything a deck gets from a file that depends on that file alone.
 
-A `FileUnit` holds a card file's validated cards, their notes (rendered, sanitised, with GUIDs and
-content hashes), the file's errors and its cards' own lint warnings. Only what spans files is left to
+A `FileUnit` holds the notes of a card file's cards (rendered, sanitised, with GUIDs and content
+hashes), the ids of its cards, the file's errors and its cards' own lint warnings. Only what spans files is left to
 the deck: unique card ids, repeated prompts, the lock file and the package.
 
 Units are what makes large decks fast:
@@ -18,6 +18,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,8 +135,16 @@ def _compile_all(task: _Task, jobs: list[tuple[Path, str | None]]) -> list[FileU
     if workers < 2:
         return [task(file, key) for file, key in jobs]
     # fork: the workers start with tierdeck already imported, so starting them costs milliseconds
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_leave_ctrl_c)
+    try:
         return [pickle.loads(data) for data in pool.map(task.pickled, jobs)]
+    finally:  # on an error or Ctrl-C, files not started yet are dropped, not compiled first
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _leave_ctrl_c() -> None:
+    """In a worker: Ctrl-C is for the main process, which stops the pool (no traceback per worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _workers(files: list[Path]) -> int:
@@ -147,6 +157,8 @@ def _workers(files: list[Path]) -> int:
     else:
         wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if wanted < 2 or len(files) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if threading.active_count() > 1:  # forking a process with threads can deadlock the child
         return 1
     if asked:  # asked for explicitly: used whatever the size
         return min(wanted, len(files))
