@@ -63,6 +63,8 @@ def _as_pyyaml_reads_it(value: Any) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
+        if type(item) is str:  # nearly every node: decided first
+            continue
         if isinstance(item, dict):
             for key, child in item.items():
                 if not isinstance(key, str):

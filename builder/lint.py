@@ -198,12 +198,18 @@ def _revealed(nodes: list) -> str:
 _MARKS = re.compile(r"<[^<>]*>|[*_`~#>|]+|\]\([^()\[\]]*\)|[\[\]]")
 
 
+_MARK_CHAR = re.compile(r"[<*_`~#>|\[\]]")  # the first character of every _MARKS match: most text has none
+
+
+@lru_cache(maxsize=256)  # a front is looked at twice (its length, then as a prompt)
 def _plain(text: str) -> str:
     """The words a student reads, near enough to count and compare them (no markdown rendering: lint
     looks at every field of every card, and rendering them all again doubled the time of a check)."""
     if "{{" in text:
         text = _revealed(parse_clozes(text))
-    return html.unescape(_MARKS.sub(" ", text)) if "&" in text else _MARKS.sub(" ", text)
+    if _MARK_CHAR.search(text):
+        text = _MARKS.sub(" ", text)
+    return html.unescape(text) if "&" in text else text
 
 
 def _letters(text: str) -> int:

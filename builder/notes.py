@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import genanki
@@ -71,15 +71,23 @@ class _Fields:
     def __call__(self, text: str | None, *where: str | int) -> str:
         if text is None:
             return ""
-        html, problems = render(text)
+        html, problems = _render(text)
         if self.resolver is not None and "<img" in html:
             html, found, image_problems = self.resolver.rewrite(html, self.ref.file)
             self.media += found
-            problems = [*problems, *image_problems]
-        path = (*self.ref.path, *where)
-        for problem in problems:
-            self.problems.append(Diagnostic(self.ref.file, f"{format_path(path)}: {problem}", path=path))
+            problems = (*problems, *image_problems)
+        if problems:
+            path = (*self.ref.path, *where)
+            for problem in problems:
+                self.problems.append(Diagnostic(self.ref.file, f"{format_path(path)}: {problem}", path=path))
         return html
+
+
+@lru_cache(maxsize=4096)
+def _render(text: str) -> tuple[str, tuple[str, ...]]:
+    """`render`, remembered: a file's default source (and any repeated text) is rendered once."""
+    html, problems = render(text)
+    return html, tuple(problems)
 
 
 def expand(deck_id: str, ref: CardRef, media: MediaResolver | None = None) -> tuple[list[NoteSpec], list[Diagnostic]]:
