@@ -110,3 +110,25 @@ def test_units__a_file_with_errors_is_compiled_again_until_fixed(sample, monkeyp
     monkeypatch.setattr(units, "compile_file", lambda deck, file: compiled.append(file.name) or real(deck, file))
     assert sample.run("check").exit_code == 1
     assert compiled == ["basics.yaml"]  # an image or file it names may appear: errors are never cached
+
+
+def test_units__checks_across_files_see_cached_files_too(sample):
+    assert sample.run("check").exit_code == 0  # both files' units are cached now
+    with (sample.root / "cards/sample/advanced.yaml").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "  - type: basic\n    id: osteoclast-role\n    front: What do osteoclasts do?\n    back: Resorb bone.\n"
+        )
+    result = sample.run("check")
+    assert result.exit_code == 1
+    # advanced.yaml is read first (files are sorted), so the older card in basics.yaml is the repeat
+    assert result.stderr.splitlines() == [
+        (
+            "cards/sample/basics.yaml:11: cards[1].id: duplicate card id 'osteoclast-role', also used at "
+            "cards/sample/advanced.yaml:24; card ids must be unique in a deck, rename one"
+        ),
+        (
+            "cards/sample/basics.yaml:12: warning: cards[1].front: same front as card 'osteoclast-role' at "
+            "cards/sample/advanced.yaml:25; merge the two cards or reword one"
+        ),
+        "1 error, 1 warning; nothing was written",
+    ]
