@@ -13,6 +13,7 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 CACHE_DIR = ".tierdeck-cache"
+KEEP_DAYS = 14  # an entry unused for this long is deleted by `Cache.prune`
+_REFRESH_SECONDS = 86400  # a used entry's time is refreshed at most daily
 _LIBRARIES = ("genanki", "pydantic", "pydantic-core", "pyromark", "nh3", "PyYAML", "yaml-rs")
 
 
@@ -94,11 +97,31 @@ class Cache:
         """The value stored under `name`, or None."""
         if not self.enabled:
             return None
+        path = self._path(kind, name)
         try:
-            with open(self._path(kind, name), "rb") as handle:
-                return pickle.load(handle)
+            with open(path, "rb") as handle:
+                value = pickle.load(handle)
+                if time.time() - os.fstat(handle.fileno()).st_mtime > _REFRESH_SECONDS:
+                    os.utime(path)  # still in use: `prune` keeps it
+                return value
         except Exception:  # noqa: BLE001 - a missing, truncated or foreign entry is just a miss
             return None
+
+    def prune(self, max_age_days: float = KEEP_DAYS) -> int:
+        """Delete the entries nobody read or wrote for `max_age_days` (old versions of edited files,
+        entries of an older tierdeck); returns how many. Each edit leaves one entry behind, so a build
+        that stored something calls this."""
+        if not self.enabled:
+            return 0
+        limit, removed = time.time() - max_age_days * 86400, 0
+        for entry in self.dir.glob("*/*/*.pickle"):
+            try:
+                if entry.stat().st_mtime < limit:
+                    entry.unlink()
+                    removed += 1
+            except OSError:
+                pass  # gone already, or not ours to delete
+        return removed
 
     def put(self, kind: str, name: str, value: Any) -> None:
         """Store `value` under `name` (silently skipped when the folder cannot be written)."""

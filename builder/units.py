@@ -92,6 +92,8 @@ def compile_deck(deck: Deck, cache: Cache | None = None) -> list[FileUnit]:
             units[file] = unit
     missing = [file for file in deck.files if file not in units]
     units.update(zip(missing, _compile_all(_Task(deck, cache), [(f, keys[f]) for f in missing]), strict=True))
+    if missing and cache is not None:
+        cache.prune()  # what this run replaced is garbage once nobody has used it for a while
     return [units[file] for file in deck.files]
 
 

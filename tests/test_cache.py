@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 
 from builder import cache
 
@@ -117,3 +119,18 @@ def test_cache__a_value_that_cannot_be_stored_is_skipped_without_leftovers(tmp_p
     store.put("records", "abc", lambda: None)  # functions cannot be pickled
     assert store.get("records", "abc") is None
     assert [p.name for p in tmp_path.rglob("*") if p.is_file() and p.name != ".gitignore"] == []
+
+
+def test_cache__entries_unused_for_two_weeks_are_deleted_when_something_new_is_stored(sample):
+    sample.run("check")
+    entries = sorted((sample.root / cache.CACHE_DIR).glob("units/*/*.pickle"))
+    assert len(entries) == 2  # one per card file
+    old = time.time() - 15 * 86400
+    os.utime(entries[0], (old, old))
+    os.utime(entries[1], (old, old))
+    sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down bone.")
+    sample.run("check")  # stores the edited file's unit; reads the other one (which keeps it)
+    left = sorted((sample.root / cache.CACHE_DIR).glob("units/*/*.pickle"))
+    kept = [e for e in entries if e in left]
+    assert len(left) == 2  # the unedited file's entry (read, so kept) and the edited file's new one
+    assert len(kept) == 1 and kept[0].stat().st_mtime > old
