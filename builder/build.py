@@ -383,6 +383,7 @@ def _write_packages(
         result.notes, result.only_tier = notes, tier
         name = result.deck.manifest.id + (f".{tier}" if tier else "")
         result.output = out_dir / f"{name}.apkg"
+        lock_text = _Later(stamps.lock.dumps) if tier is None and not locked else None
         write_apkg(
             result.output,
             layout_of(result.deck, tier),
@@ -391,14 +392,25 @@ def _write_packages(
             note_mtimes=stamps.note_mtimes,
             notetype_mtimes=stamps.notetype_mtimes,
             media=[m for n in notes for m in n.media],
+            meanwhile=lock_text,  # the new lock file is made while the package is compressed
         )
         result.sha256 = hashlib.sha256(result.output.read_bytes()).hexdigest()
         done += len(notes)
         if progress:
             progress(done, total)
-        if tier is None and not locked:
-            _write_atomically(result.lock_path, stamps.lock.dumps())
+        if lock_text is not None:
+            _write_atomically(result.lock_path, lock_text.value)
     write_release_manifest(out_dir, report.decks)
+
+
+class _Later:
+    """A call made when convenient (`write_apkg`'s `meanwhile`), keeping its result."""
+
+    def __init__(self, call: Callable[[], str]):
+        self.call, self.value = call, ""
+
+    def __call__(self) -> None:
+        self.value = self.call()
 
 
 def _outputs_intact(summaries: tuple[DeckSummary, ...], out_dir: Path) -> bool:
