@@ -498,7 +498,7 @@ def bench_size(size: int, seed: int, repeat: int, root: Path, runner: Runner) ->
     work.mkdir()
     cache_home = work / "xdg-cache"
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
-    for name in ("SOURCE_DATE_EPOCH", "TIERDECK_NO_CACHE"):  # measure tierdeck as it runs by default
+    for name in ("SOURCE_DATE_EPOCH", "TIERDECK_NO_CACHE", "TIERDECK_JOBS"):  # measure tierdeck as it runs by default
         env.pop(name, None)
     dump = work / "floor-cards.json"
     subprocess.run(
