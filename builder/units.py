@@ -33,7 +33,8 @@ from builder.media import MediaResolver, same_bytes
 from builder.notes import NoteSpec, expand
 from builder.notetypes import NOTE_TYPES
 
-# Below this much YAML to compile, starting worker processes costs more than it saves.
+# Below this much YAML to compile, starting worker processes costs about what it saves (a cold check of
+# 2,000 benchmark cards, 0.5 MB: 0.35 s in one process, 0.33 s in two; 4,000 cards, 1 MB: 0.41 vs 0.36 s).
 PARALLEL_MIN_BYTES = 1_000_000
 PARALLEL_MIN_FILES = 4
 
