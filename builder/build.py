@@ -162,10 +162,14 @@ def _gc_paused():
 
 @_gc_paused()
 @remembered_digests()
-def load(root: Path | None = None, manifests: list[Path] | None = None) -> Report:
-    """Validate every named manifest (default: all under decks/) and expand its cards into notes."""
+def load(root: Path | None = None, manifests: list[Path] | None = None, cache: bool = True) -> Report:
+    """Validate every named manifest (default: all under decks/) and expand its cards into notes.
+
+    With `cache`, each card file's unit comes from `.tierdeck-cache/` when its inputs are unchanged, and
+    is stored there otherwise (`builder.units`); without, nothing is read from or written to it.
+    """
     root = _project_root(root, manifests)
-    cache = Cache(root)
+    units_cache = Cache(root) if cache else None
     report = Report(root)
     problems: list[Diagnostic] = []
     owners: dict[str, Path] = {}
@@ -185,7 +189,7 @@ def load(root: Path | None = None, manifests: list[Path] | None = None) -> Repor
                 )
             )
             continue
-        units = compile_deck(deck, cache)
+        units = compile_deck(deck, units_cache)
         notes: list[NoteSpec] = []
         for unit in units:
             notes += unit.notes

@@ -81,14 +81,14 @@ def read_side(spec: str, root: Path) -> list[DeckSide]:
         return _read_project(root)
     with tempfile.TemporaryDirectory(prefix="tierdeck-diff-") as tmp:
         _export_revision(spec, root, Path(tmp))
-        return _read_project(Path(tmp))
+        return _read_project(Path(tmp), cache=False)  # a cache in a folder about to be deleted is waste
 
 
-def _read_project(root: Path) -> list[DeckSide]:
+def _read_project(root: Path, cache: bool = True) -> list[DeckSide]:
     from builder.build import load  # the core reads projects; imported here to keep this module light
 
     sides = []
-    for result in load(root).decks:
+    for result in load(root, cache=cache).decks:
         manifest = result.deck.manifest
         side = DeckSide(manifest.id, manifest.name, manifest.version, {t.id: t.title for t in manifest.tiers})
         for note in result.notes:

@@ -106,3 +106,13 @@ def test_diff__unknown_revision_is_a_usage_error(history):
     result = history.run("diff", "v9")
     assert result.exit_code == 2
     assert result.stderr == "Error: 'v9' is neither an .apkg file nor a git revision (a tag, branch or commit)\n"
+
+
+def test_diff__stores_no_cache_for_a_revision_it_exports(history, monkeypatch):
+    from builder import cache
+
+    stored = []
+    real = cache.Cache.put_bytes
+    monkeypatch.setattr(cache.Cache, "put_bytes", lambda self, *a: stored.append(self.dir) or real(self, *a))
+    assert history.run("diff", "v1", ".").exit_code == 0
+    assert stored and set(stored) == {history.root / cache.CACHE_DIR}  # the working tree's cache only
