@@ -43,7 +43,6 @@ PARALLEL_MIN_FILES = 4
 class FileUnit:
     """What one card file gives its deck."""
 
-    file: Path
     ids: list[CardId] = field(default_factory=list)  # every card valid on its own (for unique ids)
     notes: list[NoteSpec] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)  # errors
@@ -58,7 +57,7 @@ class FileUnit:
 
 def compile_file(deck: Deck, file: Path) -> FileUnit:
     """Read, validate, expand and lint one card file of `deck`."""
-    unit = FileUnit(file)
+    unit = FileUnit()
     checked, cards, unit.problems = file_cards(deck, file)
     unit.ids = [(ref.card.id, file, ref.index) for ref in checked]
     resolver = MediaResolver(card_roots(deck), deck.root)
