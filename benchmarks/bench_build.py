@@ -418,9 +418,9 @@ def edit_one_card(project: Project, new_word: str) -> None:
 
 
 def tierdeck_command() -> list[str]:
-    """The installed `tierdeck` console script next to this Python, else `python -m builder`."""
+    """The installed `tierdeck` console script next to this Python, else `python -m tierdeck`."""
     script = Path(sys.executable).parent / ("tierdeck.exe" if os.name == "nt" else "tierdeck")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "builder"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tierdeck"]
 
 
 class Runner:
@@ -732,15 +732,16 @@ def git_info() -> dict:
         "commit": git("rev-parse", "HEAD") or None,
         "dirty": bool(changed),
         "uncommitted": changed,
-        "builder_sha256": builder_fingerprint(),
+        "tierdeck_sha256": builder_fingerprint(),
     }
 
 
 def builder_fingerprint() -> str:
-    """A hash of every builder/*.py: the code every step ran, committed or not."""
+    """A hash of every file under builder/: the code every step ran, committed or not."""
     digest = hashlib.sha256()
-    for path in sorted((REPO / "builder").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    package = REPO / "builder"
+    for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -806,7 +807,7 @@ def main(argv: list[str] | None = None) -> int:
     if keep:
         print(f"\nThe {top}-card project is kept at {keep}")
     code = git_info()
-    if code["builder_sha256"] != code_at_start["builder_sha256"]:
+    if code["tierdeck_sha256"] != code_at_start["tierdeck_sha256"]:
         print("\nWARNING: builder/ changed while the benchmark ran; the steps did not all run the same code")
 
     payload = {

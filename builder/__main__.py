@@ -1,6 +1,6 @@
-"""`python -m builder` runs the tierdeck command line."""
+"""`python -m tierdeck` runs the tierdeck command line."""
 
-from builder.cli import main
+from tierdeck.cli import main
 
 if __name__ == "__main__":
     main()

@@ -19,19 +19,19 @@ from pathlib import Path
 
 import yaml
 
-from builder import __version__, yamlio
-from builder.cache import Cache, file_digest, remembered_digests
-from builder.cache import key as cache_key
-from builder.errors import Diagnostic, InputError, OutputError, UsageError
-from builder.lint import duplicate_warnings
-from builder.loader import Deck, check_unique_ids, discover, read_deck, root_of
-from builder.lock import Lock, Stamps, schema_problems, stamp
-from builder.media import IMAGE_SUFFIXES
-from builder.notes import NoteSpec
-from builder.notetypes import NOTE_TYPES
-from builder.package import DeckLayout, write_apkg
-from builder.render import safe_markdown as markdown  # the deck description is shown as HTML: sanitise it too
-from builder.units import compile_deck
+from tierdeck import __version__, yamlio
+from tierdeck.cache import Cache, file_digest, remembered_digests
+from tierdeck.cache import key as cache_key
+from tierdeck.errors import Diagnostic, InputError, OutputError, UsageError
+from tierdeck.lint import duplicate_warnings
+from tierdeck.loader import Deck, check_unique_ids, discover, read_deck, root_of
+from tierdeck.lock import Lock, Stamps, schema_problems, stamp
+from tierdeck.media import IMAGE_SUFFIXES
+from tierdeck.notes import NoteSpec
+from tierdeck.notetypes import NOTE_TYPES
+from tierdeck.package import DeckLayout, write_apkg
+from tierdeck.render import safe_markdown as markdown  # the deck description is shown as HTML: sanitise it too
+from tierdeck.units import compile_deck
 
 
 @dataclass
@@ -166,7 +166,7 @@ def load(root: Path | None = None, manifests: list[Path] | None = None, cache: b
     """Validate every named manifest (default: all under decks/) and expand its cards into notes.
 
     With `cache`, each card file's unit comes from `.tierdeck-cache/` when its inputs are unchanged, and
-    is stored there otherwise (`builder.units`); without, nothing is read from or written to it.
+    is stored there otherwise (`tierdeck.units`); without, nothing is read from or written to it.
     """
     root = _project_root(root, manifests)
     units_cache = Cache(root) if cache else None

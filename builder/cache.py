@@ -1,7 +1,7 @@
 """A content-addressed cache in `<project>/.tierdeck-cache/`: safe to delete, never trusted across versions.
 
 Every key is a hash of the exact input bytes and of tierdeck's own fingerprint (its version, the bytes
-of its source files and the versions of the libraries that shape its output), so a stale entry can
+of every file of its package and the versions of the libraries that shape its output), so a stale entry can
 never be found: any change to an input or to tierdeck misses the cache and recomputes. Entries are
 written atomically; an unreadable entry is a miss, never an error.
 """
@@ -32,8 +32,9 @@ def fingerprint() -> str:
     """Changes with tierdeck's code, its version and the libraries it renders and validates with."""
     digest = hashlib.sha256(sys.version.encode())
     package = Path(__file__).parent
-    for source in sorted(package.glob("*.py")):
-        digest.update(source.name.encode())
+    # every file of the package, subpackages and data (templates, CSS, note types) included
+    for source in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(source.relative_to(package).as_posix().encode())
         digest.update(source.read_bytes())
     for name in _LIBRARIES:
         try:

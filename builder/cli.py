@@ -16,9 +16,9 @@ from pathlib import Path
 
 import click
 
-from builder import __version__
-from builder import build as core
-from builder.errors import Diagnostic, InputError, OutputError, UsageError
+from tierdeck import __version__
+from tierdeck import build as core
+from tierdeck.errors import Diagnostic, InputError, OutputError, UsageError
 
 ISSUES_URL = "https://github.com/tierdeck/tierdeck/issues"
 EXIT_INPUT, EXIT_USAGE, EXIT_BUG = 1, 2, 3
@@ -136,7 +136,7 @@ _manifests = click.argument("manifests", nargs=-1, type=click.Path(path_type=Pat
 
 
 def _root(ctx: click.Context, manifests: tuple[Path, ...]) -> tuple[Path, list[Path] | None]:
-    from builder.loader import find_root, root_of
+    from tierdeck.loader import find_root, root_of
 
     root = root_of(manifests[0]) if manifests else find_root(Path.cwd())
     ctx.meta["tierdeck.root"] = root
@@ -245,8 +245,8 @@ def diff(ctx: click.Context, old: str, new: str, fmt: str, out: Path | None) -> 
       tierdeck diff v1.0.0 v1.1.0 --format json
       tierdeck diff old/progesterone-bone.apkg dist/progesterone-bone.apkg
     """
-    from builder import diff as changelog
-    from builder.loader import find_root
+    from tierdeck import diff as changelog
+    from tierdeck.loader import find_root
 
     root = find_root(Path.cwd()) if not (old.endswith(".apkg") and new.endswith(".apkg")) else Path.cwd()
     ctx.meta["tierdeck.root"] = root
@@ -284,7 +284,7 @@ def preview(ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path | Non
     """
     import webbrowser
 
-    from builder.preview import write_site
+    from tierdeck.preview import write_site
 
     root, named = _root(ctx, manifests)
     report = core.load(root, named)
@@ -308,7 +308,7 @@ def stats(ctx: click.Context, manifests: tuple[Path, ...], fmt: str) -> None:
       tierdeck stats
       tierdeck stats decks/progesterone-bone.yaml --format json
     """
-    from builder import stats as deck_stats
+    from tierdeck import stats as deck_stats
 
     root, named = _root(ctx, manifests)
     data = deck_stats.collect(core.load(root, named))
@@ -338,8 +338,8 @@ def schema(ctx: click.Context, out_dir: Path | None) -> None:
       tierdeck schema
       tierdeck schema -o /tmp/schemas
     """
-    from builder.jsonschemas import write_schemas
-    from builder.loader import find_root
+    from tierdeck.jsonschemas import write_schemas
+    from tierdeck.loader import find_root
 
     if out_dir is None:
         try:
@@ -365,8 +365,8 @@ def new(ctx: click.Context, deck_id: str, name: str | None) -> None:
       tierdeck new bone-health
       tierdeck new cardio-basics --name "Cardiology Basics"
     """
-    from builder.loader import find_root
-    from builder.scaffold import new_deck
+    from tierdeck.loader import find_root
+    from tierdeck.scaffold import new_deck
 
     try:
         root = find_root(Path.cwd())

@@ -16,8 +16,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.errors import UsageError
-from builder.render import plain_text
+from tierdeck.errors import UsageError
+from tierdeck.render import plain_text
 
 _CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", re.DOTALL)
 SUMMARY_CHARS = 80
@@ -85,7 +85,7 @@ def read_side(spec: str, root: Path) -> list[DeckSide]:
 
 
 def _read_project(root: Path, cache: bool = True) -> list[DeckSide]:
-    from builder.build import load  # the core reads projects; imported here to keep this module light
+    from tierdeck.build import load  # the core reads projects; imported here to keep this module light
 
     sides = []
     for result in load(root, cache=cache).decks:

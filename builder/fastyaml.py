@@ -1,5 +1,5 @@
 """A fast parser for card files: yaml-rs (Rust, many times faster than PyYAML's C loader), used only where
-it returns exactly what tierdeck's PyYAML loader (`builder.yamlio`) would.
+it returns exactly what tierdeck's PyYAML loader (`tierdeck.yamlio`) would.
 
 PyYAML stays the reference and the fallback: any file using something yaml-rs reads differently (tags,
 merge keys, directives, several documents, complex keys, numbers, characters PyYAML refuses) or that
@@ -20,6 +20,9 @@ except ImportError:  # pragma: no cover - yaml-rs has wheels for the usual platf
 # Characters PyYAML refuses, or reads as line breaks where yaml-rs does not (NEL, U+2028, U+2029).
 _FOREIGN = re.compile("[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _BEFORE_INDICATOR = frozenset(" \t\r\n[{,")
+# A '|' or '>' starting a node inside a flow collection (`{id: |x}`, `[a, >b]`): PyYAML refuses it (block
+# scalars cannot sit in flow context), yaml-rs reads it as plain text.
+_FLOW_BLOCK_INDICATOR = re.compile(r"[\[{](?:[^\n]*?(?:,|:[ \t]))?[ \t]*[|>]")
 
 
 def _starts_a_node(text: str, char: str, after: str | None = None) -> bool:
@@ -50,6 +53,7 @@ def _needs_pyyaml(text: str) -> bool:
         or "\n..." in text
         or "\n%" in text
         or _FOREIGN.search(text) is not None
+        or (("|" in text or ">" in text) and _FLOW_BLOCK_INDICATOR.search(text) is not None)
     )
 
 

@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from builder import yamlio
-from builder.errors import Diagnostic, YamlPath
-from builder.loader import CardRef, Deck
-from builder.schema import BasicCard, ClozeCard, MechanismCard, TableCard, TermCard, format_path
-from builder.templating import Cloze
-from builder.templating import parse_clozes as _parse_clozes
+from tierdeck import yamlio
+from tierdeck.errors import Diagnostic, YamlPath
+from tierdeck.loader import CardRef, Deck
+from tierdeck.schema import BasicCard, ClozeCard, MechanismCard, TableCard, TermCard, format_path
+from tierdeck.templating import Cloze
+from tierdeck.templating import parse_clozes as _parse_clozes
 
 MAX_FRONT_WORDS = 40
 MAX_HIDDEN_SHARE = 0.5

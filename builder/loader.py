@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from builder import yamlio
-from builder.errors import Diagnostic, UsageError, shown
-from builder.render import render
-from builder.schema import (
+from tierdeck import yamlio
+from tierdeck.errors import Diagnostic, UsageError, shown
+from tierdeck.render import render
+from tierdeck.schema import (
     CARD_ADAPTER,
     CLOZE_RE,
     CardFile,

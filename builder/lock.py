@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.errors import Diagnostic
-from builder.notes import NoteSpec
-from builder.notetypes import NoteType
+from tierdeck.errors import Diagnostic
+from tierdeck.notes import NoteSpec
+from tierdeck.notetypes import NoteType
 
 LOCK_FORMAT = 1
 

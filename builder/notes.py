@@ -13,12 +13,12 @@ from pathlib import Path
 
 import genanki
 
-from builder.errors import Diagnostic, YamlPath
-from builder.loader import CardRef
-from builder.media import MediaFile, MediaResolver
-from builder.notetypes import NOTE_TYPES, NoteType
-from builder.render import render
-from builder.schema import CLOZE_RE, BasicCard, ClozeCard, MechanismCard, TableCard, TermCard, format_path, slugify
+from tierdeck.errors import Diagnostic, YamlPath
+from tierdeck.loader import CardRef
+from tierdeck.media import MediaFile, MediaResolver
+from tierdeck.notetypes import NOTE_TYPES, NoteType
+from tierdeck.render import render
+from tierdeck.schema import CLOZE_RE, BasicCard, ClozeCard, MechanismCard, TableCard, TermCard, format_path, slugify
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import genanki
 
-from builder.media import MediaFile
-from builder.notes import NoteSpec
-from builder.notetypes import stable_id
+from tierdeck.media import MediaFile
+from tierdeck.notes import NoteSpec
+from tierdeck.notetypes import stable_id
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builder import yamlio
-from builder.notetypes import NOTE_TYPES
-from builder.render import plain_text
-from builder.stats import AUTO_TAG_PREFIXES
-from builder.templating import render_cards
+from tierdeck import yamlio
+from tierdeck.notetypes import NOTE_TYPES
+from tierdeck.render import plain_text
+from tierdeck.stats import AUTO_TAG_PREFIXES
+from tierdeck.templating import render_cards
 
 if TYPE_CHECKING:
-    from builder.build import Report
+    from tierdeck.build import Report
 
 TYPE_TITLES = {"basic": "Basic", "term": "Term", "cloze": "Cloze", "mechanism": "Mechanism", "table": "Table"}
 

@@ -13,7 +13,7 @@ import re
 import nh3
 import pyromark
 
-from builder.errors import shown
+from tierdeck.errors import shown
 
 _OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
 

@@ -10,10 +10,10 @@ import json
 import re
 from pathlib import Path
 
-from builder import yamlio
-from builder.errors import Diagnostic, InputError, UsageError
-from builder.jsonschemas import schema_texts
-from builder.schema import SLUG_PATTERN
+from tierdeck import yamlio
+from tierdeck.errors import Diagnostic, InputError, UsageError
+from tierdeck.jsonschemas import schema_texts
+from tierdeck.schema import SLUG_PATTERN
 
 MANIFEST = """\
 # yaml-language-server: $schema=../schemas/manifest.schema.json

@@ -7,11 +7,11 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builder.notetypes import NOTE_TYPES
-from builder.schema import format_path
+from tierdeck.notetypes import NOTE_TYPES
+from tierdeck.schema import format_path
 
 if TYPE_CHECKING:
-    from builder.build import Report
+    from tierdeck.build import Report
 
 # Every note carries these tags from its tier and card type; tables and filters by tier and type cover them.
 AUTO_TAG_PREFIXES = ("tier::", "type::")

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from builder.notetypes import NoteType
+from tierdeck.notetypes import NoteType
 
 # --- the template language -----------------------------------------------------------------------------
 

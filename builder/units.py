@@ -6,7 +6,7 @@ the deck: unique card ids, repeated prompts, the lock file and the package.
 
 Units are what makes large decks fast:
 - **cached**: a unit is stored under a hash of the file's bytes and of its deck's manifest (and
-  tierdeck's fingerprint, see `builder.cache`), so after an edit only the edited file is parsed,
+  tierdeck's fingerprint, see `tierdeck.cache`), so after an edit only the edited file is parsed,
   validated and rendered again. Units that pack images are used from the cache only while every image
   still has the bytes it had; units with errors are never stored.
 - **parallel**: when many files must be compiled (a first build, a changed manifest, a new tierdeck),
@@ -24,14 +24,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.cache import Cache, file_digest
-from builder.cache import key as cache_key
-from builder.errors import Diagnostic, UsageError
-from builder.lint import Prompt, card_warnings, prompts
-from builder.loader import CardId, Deck, file_cards
-from builder.media import MediaResolver, same_bytes
-from builder.notes import NoteSpec, expand
-from builder.notetypes import NOTE_TYPES
+from tierdeck.cache import Cache, file_digest
+from tierdeck.cache import key as cache_key
+from tierdeck.errors import Diagnostic, UsageError
+from tierdeck.lint import Prompt, card_warnings, prompts
+from tierdeck.loader import CardId, Deck, file_cards
+from tierdeck.media import MediaResolver, same_bytes
+from tierdeck.notes import NoteSpec, expand
+from tierdeck.notetypes import NOTE_TYPES
 
 # Below this much YAML to compile, starting worker processes costs about what it saves (a cold check of
 # 2,000 benchmark cards, 0.5 MB: 0.35 s in one process, 0.33 s in two; 4,000 cards, 1 MB: 0.41 vs 0.36 s).

@@ -16,8 +16,8 @@ import yaml.reader
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from builder import fastyaml
-from builder.errors import Diagnostic, YamlPath, shown
+from tierdeck import fastyaml
+from tierdeck.errors import Diagnostic, YamlPath, shown
 
 MB = 1024 * 1024
 MAX_FILE_BYTES = 5 * MB
@@ -353,7 +353,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def _control_characters(file: Path, data: Any) -> list[Diagnostic]:
     """Text values holding an invisible control character (Anki drops them: a card could turn blank)."""
-    from builder.schema import format_path
+    from tierdeck.schema import format_path
 
     found = []
     seen: set[int] = set()

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 
-from builder.cli import cli
+from tierdeck.cli import cli
 
 SAMPLE = Path(__file__).parent / "sample"
 

@@ -48,7 +48,7 @@ def test_benchmark_runs_on_a_tiny_deck(tmp_path: Path) -> None:
     assert (project / "decks" / "bench.yaml").is_file()
     assert not (project / "dist").exists() and not (project / "decks" / "bench.lock").exists()
     check = subprocess.run(
-        [sys.executable, "-m", "builder", "check"], check=False, cwd=project, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "tierdeck", "check"], check=False, cwd=project, capture_output=True, text=True, timeout=60
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "warning" not in check.stderr

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from builder import build as core
-from builder.cli import cli
+from tierdeck import build as core
+from tierdeck.cli import cli
 
 CARDS = """
     tier: one
@@ -149,7 +149,7 @@ def test_cli__every_command_has_help_with_an_example(command):
 
 
 def test_build__a_full_disk_is_reported_plainly_not_as_a_bug(mini, monkeypatch):
-    from builder import build as core
+    from tierdeck import build as core
 
     mini.write("cards/a.yaml", CARDS)
 

@@ -20,7 +20,7 @@ import pytest
 from anki_engine import import_package, open_collection, visible_text
 from conftest import SAMPLE, Project
 
-from builder.cache import CACHE_DIR
+from tierdeck.cache import CACHE_DIR
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
@@ -173,7 +173,7 @@ def built(mini, monkeypatch, tmp_path_factory):
 def test_output__a_build_failing_mid_write_keeps_the_earlier_package_and_leaves_no_temporary(
     built, monkeypatch, failure, exit_code
 ):
-    from builder import package
+    from tierdeck import package
 
     written = []
     add = package._add
@@ -196,7 +196,7 @@ def test_output__a_build_failing_mid_write_keeps_the_earlier_package_and_leaves_
 
 
 def test_output__a_failing_rename_keeps_the_earlier_package_and_leaves_no_temporary(built, monkeypatch):
-    from builder import package
+    from tierdeck import package
 
     def no_space(source, destination):
         raise OSError(28, "No space left on device")
@@ -211,7 +211,7 @@ def test_output__a_failing_rename_keeps_the_earlier_package_and_leaves_no_tempor
 
 
 def test_output__a_bug_deep_in_the_build_is_exit_3_with_a_log_and_nothing_written(built, monkeypatch):
-    from builder import loader
+    from tierdeck import loader
 
     def broken(ref):
         raise ZeroDivisionError("division by zero")

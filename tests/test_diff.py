@@ -109,7 +109,7 @@ def test_diff__unknown_revision_is_a_usage_error(history):
 
 
 def test_diff__stores_no_cache_for_a_revision_it_exports(history, monkeypatch):
-    from builder import cache
+    from tierdeck import cache
 
     stored = []
     real = cache.Cache.put_bytes

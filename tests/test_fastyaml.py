@@ -11,8 +11,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from builder import fastyaml
-from builder.yamlio import MAX_EXPANDED_VALUES, _parse_pyyaml, read_text
+from tierdeck import fastyaml
+from tierdeck.yamlio import MAX_EXPANDED_VALUES, _parse_pyyaml, read_text
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -87,6 +87,8 @@ def test_fastyaml__same_data_as_pyyaml_on_generated_documents(data, flow, width)
         ("a: x\x85y\n", "NEL is a line break to PyYAML"),
         ("a: 1\na: 2\n", "duplicate keys are reported by PyYAML"),
         ("\ttier: one\n", "tabs, which PyYAML refuses in indentation"),
+        ("a: {id: |x, cells: [b]}\n", "a block-scalar indicator in a flow mapping, which PyYAML refuses"),
+        ("a: [b, >c]\n", "a block-scalar indicator in a flow sequence, which PyYAML refuses"),
     ],
 )
 def test_fastyaml__declines_what_pyyaml_must_decide(text, why):

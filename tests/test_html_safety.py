@@ -21,8 +21,8 @@ from anki_engine import import_package, open_collection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builder import render as render_module
-from builder.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, audit, markdown, plain_text, render, sanitise
+from tierdeck import render as render_module
+from tierdeck.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, audit, markdown, plain_text, render, sanitise
 
 LATEX = (
     "Anki LaTeX ([latex], [$], [$$]) is not allowed: it runs the LaTeX installed on the student's computer; "

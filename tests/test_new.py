@@ -10,7 +10,7 @@ from anki_engine import deck_names, import_package, notes_by_card_id, open_colle
 from click.testing import CliRunner
 from conftest import Project
 
-from builder.cli import cli
+from tierdeck.cli import cli
 
 CREATED = (
     "created decks/bone-health.yaml\n"

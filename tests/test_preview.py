@@ -11,10 +11,10 @@ import pytest
 from anki_engine import import_package, open_collection, visible_text
 from conftest import SAMPLE, Project
 
-from builder import build as core
-from builder.notetypes import NOTE_TYPES
-from builder.preview import preview_cards
-from builder.templating import Context, TemplateError, parse, render_cards, render_nodes
+from tierdeck import build as core
+from tierdeck.notetypes import NOTE_TYPES
+from tierdeck.preview import preview_cards
+from tierdeck.templating import Context, TemplateError, parse, render_cards, render_nodes
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -12,7 +12,7 @@ from anki_engine import import_package, open_collection, visible_text
 from conftest import Project
 from progesterone_expectations import GLOSSARY_TERM_IDS, MECHANISMS, TABLE_CELLS
 
-from builder.schema import slugify
+from tierdeck.schema import slugify
 
 REPO = Path(__file__).resolve().parent.parent
 TIERS = {"fundamentals": "1 Fundamentals", "intermediate": "2 Intermediate", "academic": "3 Academic"}

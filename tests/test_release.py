@@ -10,7 +10,7 @@ import tempfile
 
 from anki_engine import ImportCounts, import_package, notes_by_card_id, open_collection
 
-from builder.notetypes import BASIC, NOTE_TYPES
+from tierdeck.notetypes import BASIC, NOTE_TYPES
 
 V1, V2 = "1700000000", "1700864000"  # ten days apart
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from conftest import SAMPLE
 
-from builder import yamlio
+from tierdeck import yamlio
 
 REPO = Path(__file__).parent.parent
 SHIPPED_MANIFESTS = sorted((REPO / "decks").glob("*.yaml")) + sorted((SAMPLE / "decks").glob("*.yaml"))
@@ -22,7 +22,7 @@ def written(tmp_path_factory) -> dict[str, jsonschema.Draft202012Validator]:
     """The schemas as `tierdeck schema -o DIR` writes them, as validators."""
     from click.testing import CliRunner
 
-    from builder.cli import cli
+    from tierdeck.cli import cli
 
     out = tmp_path_factory.mktemp("schemas")
     result = CliRunner().invoke(cli, ["schema", "-o", str(out)])
@@ -47,7 +47,7 @@ def load(path: Path):
 
 
 def test_schema__committed_copies_are_up_to_date(tmp_path):
-    from builder.jsonschemas import schema_texts
+    from tierdeck.jsonschemas import schema_texts
 
     for name, text in schema_texts().items():
         assert (REPO / "schemas" / name).read_text(encoding="utf-8") == text, f"run 'tierdeck schema' ({name})"

@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from builder import units
+from tierdeck import units
 
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000", "TIERDECK_NO_CACHE": "1"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from builder import cli as cli_module
-from builder.cli import cli
+from tierdeck import cli as cli_module
+from tierdeck.cli import cli
 
 
 def test_quiet__check_and_build_print_only_problems(sample):
@@ -57,7 +57,7 @@ def test_progress__shown_on_a_terminal_only_and_never_with_quiet(sample, monkeyp
 
 
 def test_progress__reports_every_note_written(sample):
-    from builder import build as core
+    from tierdeck import build as core
 
     calls = []
     core.build(sample.root, progress=lambda done, total: calls.append((done, total)))

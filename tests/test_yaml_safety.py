@@ -11,7 +11,7 @@ import pytest
 import yaml
 from yaml.constructor import SafeConstructor
 
-from builder import yamlio
+from tierdeck import yamlio
 
 
 def parse(text: str):
@@ -37,7 +37,7 @@ def test_yaml_safety__the_loader_is_the_safe_one_and_knows_no_python_tags():
     [
         "!!python/object/apply:os.system",
         "!!python/object/new:os.system",
-        "!!python/object:builder.errors.Diagnostic",
+        "!!python/object:tierdeck.errors.Diagnostic",
         "!!python/name:os.system",
         "!!python/module:os",
         "!!python/tuple",
