@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import sys
 import tempfile
 import time
@@ -35,7 +36,9 @@ def _print_diagnostics(diagnostics: list[Diagnostic], root: Path | None) -> None
 
 def _crash(exc: BaseException) -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    log = Path(tempfile.gettempdir()) / f"tierdeck-crash-{stamp}.log"
+    # TIERDECK_CRASH_DIR: where crash logs go instead of the system temp folder (tests use their own)
+    folder = Path(os.environ.get("TIERDECK_CRASH_DIR") or tempfile.gettempdir())
+    log = folder / f"tierdeck-crash-{stamp}.log"
     try:
         log.write_text(
             f"tierdeck {__version__}, Python {sys.version.split()[0]}\n"
@@ -181,7 +184,12 @@ def check(ctx: click.Context, manifests: tuple[Path, ...], strict: bool) -> None
 @click.option(
     "-o", "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Output folder [default: dist/]."
 )
-@click.option("--tier", help="Build only this tier, as <deck id>.<tier id>.apkg.")
+@click.option(
+    "--tier",
+    "tiers",
+    multiple=True,
+    help="Build only this tier, as <deck id>.<tier id>.apkg; repeat it for several tiers (one package each).",
+)
 @click.option(
     "--locked",
     is_flag=True,
@@ -189,7 +197,7 @@ def check(ctx: click.Context, manifests: tuple[Path, ...], strict: bool) -> None
 )
 @click.pass_context
 def build(
-    ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path | None, tier: str | None, locked: bool
+    ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path | None, tiers: tuple[str, ...], locked: bool
 ) -> None:
     """Build one .apkg per deck into dist/ (or --out), and dist/manifest.json.
 
@@ -201,16 +209,29 @@ def build(
     \b
     Example:
       tierdeck build
-      tierdeck build decks/progesterone-bone.yaml -o release/ --tier fundamentals
+      tierdeck build decks/progesterone-bone.yaml -o release/ --tier fundamentals --tier intermediate
       SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) tierdeck build --locked
     """
     root, named = _root(ctx, manifests)
     started = time.perf_counter()
     with _progress("Building") as progress:
-        report = core.build(root, named, out_dir=out_dir, tier=tier, locked=locked, progress=progress)
+        report = core.build(root, named, out_dir=out_dir, tiers=tiers, locked=locked, progress=progress)
     _print_diagnostics(report.warnings, report.root)
     for summary in report.summaries:
-        _say(f"{_tier_summary(summary)} -> {_display(summary.output, Path.cwd())}{_changes(summary)}")
+        outputs = ", ".join(_display(o.path, Path.cwd()) for o in summary.outputs)
+        _say(f"{_tier_summary(summary)} -> {outputs}{_changes(summary)}")
+        if summary.renamed_from:
+            click.echo(
+                f"note: deck '{summary.id}' was '{summary.renamed_from}': its notes keep their identity (students "
+                f"get no duplicates); the lock file is now decks/{summary.id}.lock",
+                err=True,
+            )
+        for card_id, origin in summary.moved_in:
+            click.echo(
+                f"note: '{card_id}' moved here from deck '{origin}' and keeps its identity: students who have it "
+                "keep its history (their copy stays in the old deck)",
+                err=True,
+            )
         for card_id, old_tier, new_tier in summary.moved:
             click.echo(
                 f"note: '{card_id}' moved from tier {old_tier} to {new_tier}; students who have it keep its "

@@ -29,6 +29,16 @@ def shown(text: object, limit: int = SHOWN_LIMIT) -> str:
     return _UNPRINTABLE.sub(_escape, text)
 
 
+def relative(path: Path, root: Path | None = None) -> str:
+    """`path` as an author names it: relative to the project root (with '/') when it lies below it."""
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
 def _escape(match: re.Match) -> str:
     char = match.group()
     named = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
@@ -49,12 +59,7 @@ class Diagnostic:
 
     def render(self, root: Path | None = None) -> str:
         """`file:line: message`, with the file relative to `root` when it lies below it."""
-        shown = self.file
-        if root is not None:
-            try:
-                shown = self.file.relative_to(root)
-            except ValueError:
-                pass
+        shown = relative(self.file, root)
         where = f"{shown}:{self.line}" if self.line else f"{shown}"
         prefix = "warning: " if self.level == "warning" else ""
         # A message is one line whatever text it quotes: each output line must start with its location.

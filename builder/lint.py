@@ -10,31 +10,31 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
 from tierdeck import yamlio
 from tierdeck.errors import Diagnostic, YamlPath
 from tierdeck.loader import CardRef, Deck
-from tierdeck.schema import BasicCard, ClozeCard, MechanismCard, TableCard, TermCard, format_path
-from tierdeck.templating import Cloze
-from tierdeck.templating import parse_clozes as _parse_clozes
+from tierdeck.cloze import Cloze, parse_clozes, revealed
+from tierdeck.kinds import KINDS
+from tierdeck.notetypes import NoteType
+from tierdeck.schema import format_path
 
 MAX_FRONT_WORDS = 40
 MAX_HIDDEN_SHARE = 0.5
 MIN_STEPS, MAX_STEPS = 2, 10
 # What an author writes for "nothing here yet": blank, dashes, dots, a question mark, a to-do marker.
-# Each cloze text is looked at several times per card (length, share hidden, duplicates): parse it once.
-parse_clozes = lru_cache(maxsize=256)(_parse_clozes)
 _EMPTY_CELL = re.compile(r"[\s\-\u2013\u2014.\u2026?]*|(?i:todo|tbd|tba|xxx)")
 
 
-def card_warnings(ref: CardRef, deck_source: str | None = None) -> list[Diagnostic]:
+def card_warnings(ref: CardRef, notetypes: Mapping[str, NoteType]) -> list[Diagnostic]:
     """The warnings one card gets on its own (duplicates across cards: see `duplicate_warnings`)."""
     card = ref.card
+    notetype = notetypes.get(card.notetype or KINDS[card.type].notetype)
     found = []
-    for where, text in _fronts(ref):
+    for where, text in KINDS[card.type].fronts(card):
         words = len(_plain(text).split())
         if words > MAX_FRONT_WORDS:
             found.append(
@@ -45,9 +45,9 @@ def card_warnings(ref: CardRef, deck_source: str | None = None) -> list[Diagnost
                     "at a glance: shorten it, split the card, or move context to 'extra'",
                 )
             )
-    if isinstance(card, ClozeCard):
+    if card.type == "cloze":
         found += _lint_cloze(ref)
-    if isinstance(card, MechanismCard) and not MIN_STEPS <= len(card.steps) <= MAX_STEPS:
+    if card.type == "mechanism" and not MIN_STEPS <= len(card.steps) <= MAX_STEPS:
         fix = (
             "add the steps before and after it, or make it a basic card"
             if len(card.steps) < MIN_STEPS
@@ -61,9 +61,9 @@ def card_warnings(ref: CardRef, deck_source: str | None = None) -> list[Diagnost
                 at_key=True,
             )
         )
-    if isinstance(card, TableCard):
+    if card.type == "table":
         found += _lint_table(ref)
-    if ref.source is None and deck_source is None:
+    if ref.source is None and notetype is not None and "Source" in notetype.fields:
         found.append(
             _warn(
                 ref,
@@ -90,7 +90,7 @@ def prompts(ref: CardRef) -> list[Prompt]:
             ref.path,
             where,
         )
-        for kind, where, text in _prompts(ref)
+        for kind, where, text in KINDS[ref.card.type].prompts(ref.card)
     ]
 
 
@@ -118,11 +118,11 @@ def duplicate_warnings(deck: Deck, found_prompts: Iterable[Prompt]) -> list[Diag
 def _lint_cloze(ref: CardRef) -> list[Diagnostic]:
     """A card number whose deletions hide most of the text leaves nothing to recall it from."""
     nodes = parse_clozes(ref.card.text)
-    total = _letters(_revealed(nodes))
+    total = _letters(revealed(nodes))
     hidden: dict[int, int] = {}
     for node in nodes:
         if isinstance(node, Cloze):
-            hidden[node.ordinal] = hidden.get(node.ordinal, 0) + _letters(_revealed(node.nodes))
+            hidden[node.ordinal] = hidden.get(node.ordinal, 0) + _letters(revealed(node.nodes))
     found = []
     for ordinal, count in sorted(hidden.items()):
         if total and count / total > MAX_HIDDEN_SHARE:
@@ -164,35 +164,6 @@ def _row_is_mapping(ref: CardRef, row: int) -> bool:
         return False
 
 
-def _fronts(ref: CardRef) -> list[tuple[YamlPath, str]]:
-    """The text each of the card's questions shows."""
-    card = ref.card
-    if isinstance(card, BasicCard):
-        return [(("front",), card.front)]
-    if isinstance(card, TermCard):
-        return [(("term",), card.term)] + ([(("definition",), card.definition)] if card.reverse else [])
-    if isinstance(card, ClozeCard):
-        return [(("text",), card.text)]
-    return []
-
-
-def _prompts(ref: CardRef) -> list[tuple[str, YamlPath, str]]:
-    """(kind, where, text) of what must not repeat within a deck."""
-    card = ref.card
-    if isinstance(card, BasicCard):
-        return [("front", ("front",), card.front)]
-    if isinstance(card, TermCard):
-        return [("term", ("term",), card.term)]
-    if isinstance(card, ClozeCard):
-        return [("cloze text", ("text",), _revealed(parse_clozes(card.text)))]
-    return []
-
-
-def _revealed(nodes: list) -> str:
-    """Cloze text with every deletion shown, hints dropped."""
-    return "".join(n if isinstance(n, str) else _revealed(n.nodes) for n in nodes)
-
-
 # Markup that adds no words: tags, emphasis and code marks, heading/quote/table marks, link targets.
 # Each pattern stops at the next opener, so a field of 200,000 unclosed '<' or '](' stays linear.
 _MARKS = re.compile(r"<[^<>]*>|[*_`~#>|]+|\]\([^()\[\]]*\)|[\[\]]")
@@ -206,7 +177,7 @@ def _plain(text: str) -> str:
     """The words a student reads, near enough to count and compare them (no markdown rendering: lint
     looks at every field of every card, and rendering them all again doubled the time of a check)."""
     if "{{" in text:
-        text = _revealed(parse_clozes(text))
+        text = revealed(parse_clozes(text))
     if _MARK_CHAR.search(text):
         text = _MARKS.sub(" ", text)
     return html.unescape(text) if "&" in text else text

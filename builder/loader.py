@@ -6,7 +6,6 @@ diagnostics that are shown), so one run reports every problem, not just the firs
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,19 +15,17 @@ from pydantic import BaseModel, ValidationError
 
 from tierdeck import yamlio
 from tierdeck.errors import Diagnostic, UsageError, shown
+from tierdeck.kinds import KINDS
 from tierdeck.render import render
+from tierdeck.notetypes import NoteTypes
 from tierdeck.schema import (
     CARD_ADAPTER,
-    CLOZE_RE,
     CardFile,
-    ClozeCard,
+    Evidence,
     Manifest,
-    MechanismCard,
-    TableCard,
     did_you_mean,
     format_path,
     kind_of,
-    slugify,
     validation_diagnostics,
 )
 
@@ -45,6 +42,8 @@ class CardRef:
     tier: str
     tags: tuple[str, ...]
     source: str | None
+    evidence: Evidence | None = None  # the card's own, else its file's
+    collapse_extra: bool = False
 
     @property
     def path(self) -> tuple:
@@ -57,11 +56,12 @@ CardId = tuple[str, Path, int]  # (card id, file, index in the file's `cards` li
 
 @dataclass
 class Deck:
-    """A manifest and the card files it names."""
+    """A manifest, the card files it names and the note types its cards can fill."""
 
     manifest: Manifest
     manifest_path: Path
     root: Path
+    notetypes: NoteTypes
     files: list[Path] = field(default_factory=list)
 
 
@@ -124,15 +124,24 @@ def _card_file(path: Path) -> tuple[CardFile | None, list[Diagnostic]]:
     return parsed.model_copy(update={"cards": valid}), problems
 
 
-def read_deck(manifest_path: Path, root: Path) -> tuple[Deck | None, list[Diagnostic]]:
-    """The deck of one manifest with its card files found but not yet read (see `file_cards`)."""
+def read_manifest(manifest_path: Path) -> tuple[Manifest | None, list[Diagnostic]]:
+    """One manifest, validated."""
     data, problems = yamlio.load(manifest_path)
     if problems:
         return None, problems
-    manifest, problems = _validate(manifest_path, Manifest, data, "deck manifest")
+    return _validate(manifest_path, Manifest, data, "deck manifest")
+
+
+def read_deck(
+    manifest_path: Path, root: Path, notetypes: NoteTypes, manifest: Manifest | None = None
+) -> tuple[Deck | None, list[Diagnostic]]:
+    """The deck of one manifest with its card files found but not yet read (see `file_cards`)."""
+    problems: list[Diagnostic] = []
     if manifest is None:
-        return None, problems
-    deck = Deck(manifest, manifest_path, root.resolve())
+        manifest, problems = read_manifest(manifest_path)
+        if manifest is None:
+            return None, problems
+    deck = Deck(manifest, manifest_path, root.resolve(), notetypes)
     problems += _check_manifest(deck)
     deck.files, found = _card_paths(deck)
     problems += found
@@ -176,12 +185,15 @@ def file_cards(deck: Deck, file: Path) -> tuple[list[CardRef], list[CardRef], li
             )
             continue
         tags = tuple(dict.fromkeys((*manifest.tags, *parsed.tags, *card.tags)))
-        ref = CardRef(card, file, index, tier, tags, card.source or parsed.source)
+        collapse = card.collapse_extra if card.collapse_extra is not None else parsed.collapse_extra
+        ref = CardRef(card, file, index, tier, tags, card.source or parsed.source, card.evidence or parsed.evidence, collapse)
         found = _check_card(ref)
         problems += found
         checked.append(ref)
         if not found:  # a card with problems never reaches the notes (a short table row cannot)
             cards.append(ref)
+    if parsed.evidence is not None:
+        problems += _check_evidence(file, ("evidence",), parsed.evidence)
     return checked, cards, problems
 
 
@@ -191,6 +203,28 @@ def _check_manifest(deck: Deck) -> list[Diagnostic]:
         text = getattr(deck.manifest, key)
         for problem in render(text)[1] if text else ():
             problems.append(Diagnostic(deck.manifest_path, f"{key}: {problem}", path=(key,)))
+    if deck.manifest.id in deck.manifest.previous_ids:
+        index = deck.manifest.previous_ids.index(deck.manifest.id)
+        problems.append(
+            Diagnostic(
+                deck.manifest_path,
+                f"previous_ids[{index}]: '{deck.manifest.id}' is the deck's current id; list only ids it had before",
+                path=("previous_ids", index),
+            )
+        )
+    titles = [tier.title for tier in deck.manifest.tiers]
+    if sorted(titles, key=str.casefold) != titles:
+        problems.append(
+            Diagnostic(
+                deck.manifest_path,
+                "tiers: Anki lists subdecks alphabetically and, with its default new-card order, studies them in "
+                f"that order: {', '.join(sorted(titles, key=str.casefold))}, not the order listed here; start each "
+                "title with its number, e.g. '1 Fundamentals'",
+                path=("tiers",),
+                level="warning",
+                at_key=True,
+            )
+        )
     seen: dict[str, int] = {}
     for index, tier in enumerate(deck.manifest.tiers):
         if tier.id in seen:
@@ -220,7 +254,12 @@ def _card_paths(deck: Deck) -> tuple[list[Path], list[Diagnostic]]:
             problems.append(Diagnostic(deck.manifest_path, f"{format_path(path)}: {message}", path=path))
 
         target = (root / entry).resolve()
-        if not target.is_relative_to(root):
+        if "\\" in entry and not target.exists():
+            problem(
+                f"'{shown(entry)}' uses '\\', which is not a folder separator here; use / in paths, e.g. "
+                f"'{shown(entry.replace(chr(92), '/'))}' (it works on Windows too)"
+            )
+        elif not target.is_relative_to(root):
             problem(
                 f"'{shown(entry)}' lies outside the project; card paths are relative to the project root (the "
                 "folder holding decks/) and must stay inside it"
@@ -228,16 +267,7 @@ def _card_paths(deck: Deck) -> tuple[list[Path], list[Diagnostic]]:
         elif target.is_relative_to(manifests):
             problem(f"'{shown(entry)}' is in decks/, where deck manifests live; keep card files outside decks/")
         elif target.is_dir():
-            # never manifests, nor what hides in dot-folders (.git, .venv) when a folder as wide as '.' is named
-            found = sorted(
-                p
-                for p in target.rglob("*")
-                if p.suffix in CARD_SUFFIXES
-                and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(target).parts)
-                and p.resolve().is_relative_to(root)
-                and not p.resolve().is_relative_to(manifests)
-            )
+            found = card_files_below(target, root)
             if not found:
                 problem(f"the folder '{shown(entry)}' holds no .yaml card files; add one or remove the entry")
             files += found
@@ -251,116 +281,62 @@ def _card_paths(deck: Deck) -> tuple[list[Path], list[Diagnostic]]:
     return list(dict.fromkeys(files)), problems
 
 
+def card_files_below(folder: Path, root: Path) -> list[Path]:
+    """The card files a folder entry of a manifest stands for: its YAML files, sorted by path.
+
+    Never manifests, nor what hides in dot-folders (.git, .venv) when a folder as wide as '.' is named.
+    """
+    root = root.resolve()
+    manifests = root / "decks"
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix in CARD_SUFFIXES
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and p.resolve().is_relative_to(root)
+        and not p.resolve().is_relative_to(manifests)
+    )
+
+
 def _check_card(ref: CardRef) -> list[Diagnostic]:
-    """What the schema alone cannot say: cloze deletions, table shapes, text that breaks a cloze."""
-    card, problems = ref.card, []
+    """What the schema alone cannot say: the card type's own rules, then what every card shares."""
+    card = ref.card
 
-    def add(where: tuple, message: str) -> None:
+    def located(where: tuple, message: str) -> Diagnostic:
         full = (*ref.path, *where)
-        problems.append(Diagnostic(ref.file, f"{format_path(full)}: {message}", path=full))
+        return Diagnostic(ref.file, f"{format_path(full)}: {message}", path=full)
 
-    if isinstance(card, ClozeCard):
-        problems += _check_cloze(ref, card.text)
-    if isinstance(card, MechanismCard):
-        for i, step in enumerate(card.steps):
-            if "{{" in step or "}}" in step:
-                add(("steps", i), "a step cannot contain '{{' or '}}' (each step is hidden as a cloze); remove them")
-    if isinstance(card, TableCard):
-        width = len(card.columns)
-        seen_rows: dict[str, int] = {}
-        for i, row in enumerate(card.rows):
-            if len(row.cells) != width:
-                add(
-                    ("rows", i),
-                    f"row has {len(row.cells)} cells but the table has {width} columns; "
-                    f"{'add' if len(row.cells) < width else 'remove'} cells so each row has {width}",
-                )
-            for j, cell in enumerate(row.cells):
-                if "{{" in cell or "}}" in cell:
-                    add(
-                        ("rows", i, j),
-                        "a cell cannot contain '{{' or '}}' (each cell is hidden as a cloze); remove them",
-                    )
-            key = row.id or (slugify(row.cells[0]) if row.cells else "")
-            if key in seen_rows:
-                add(
-                    ("rows", i),
-                    f"row key '{key}' is used by rows[{seen_rows[key]}] too; give one row an id: {{id: ..., cells: [...]}}",
-                )
-            seen_rows.setdefault(key, i)
-        seen_cols: dict[str, int] = {}
-        for j, column in enumerate(card.columns):
-            if "{{" in column.title or "}}" in column.title:
-                add(
-                    ("columns", j),
-                    "a column header cannot contain '{{' or '}}' (the table is one cloze field); remove them",
-                )
-            key = column.id or slugify(column.title)
-            if key in seen_cols:
-                add(("columns", j), f"column key '{key}' is used by columns[{seen_cols[key]}] too; give one an id")
-            seen_cols.setdefault(key, j)
-    return problems
-
-
-_CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
-
-
-def _unclosed_openers(text: str) -> list[str]:
-    """The numbers of `{{cN::` openers no `}}` closes, innermost last."""
-    stack: list[str] = []
-    for match in _CLOZE_TOKEN.finditer(text):
-        if match.group(1) is not None:
-            stack.append(match.group(1))
-        elif stack:
-            stack.pop()
-    return stack
-
-
-def _nested_opener(text: str) -> tuple[str, str] | None:
-    """(outer, inner) numbers of the first deletion opened inside another one."""
-    stack: list[str] = []
-    for match in _CLOZE_TOKEN.finditer(text):
-        if match.group(1) is not None:
-            if stack:
-                return stack[-1], match.group(1)
-            stack.append(match.group(1))
-        elif stack:
-            stack.pop()
-    return None
-
-
-_ONE_COLON = re.compile(r"\{\{c\d+:(?!:)")
-
-
-def _check_cloze(ref: CardRef, text: str) -> list[Diagnostic]:
-    """A cloze text must hide something Anki can ask: at least one deletion, numbered from 1, not empty."""
-    path = (*ref.path, "text")
-
-    def problem(message: str) -> Diagnostic:
-        return Diagnostic(ref.file, f"{format_path(path)}: {message}", path=path)
-
-    unclosed = _unclosed_openers(text)
-    if unclosed:
-        return [problem(f"the deletion opened with '{{{{c{unclosed[0]}::' is never closed; end it with '}}}}'")]
-    nested = _nested_opener(text)
-    if nested:
-        return [
-            problem(
-                f"deletion c{nested[1]} sits inside deletion c{nested[0]}; the package would hold no card for the "
-                "inner one, so write each deletion on its own, e.g. {{c1::Osteoblasts}} {{c2::build}} bone"
+    problems = [located(where, message) for where, message in KINDS[card.type].check(card)]
+    if card.guid is not None and card.type == "table":
+        problems.append(
+            located(
+                ("guid",),
+                "a table makes one note per cell, so it cannot pin one GUID; remove 'guid' (imported notes become "
+                "basic, cloze or note cards)",
             )
-        ]
-    deletions = CLOZE_RE.findall(text)
-    if not deletions:
-        if _ONE_COLON.search(text):
-            return [problem("a cloze deletion takes two colons; write {{c1::answer}}, not {{c1:answer}}")]
-        return [problem("a cloze card needs at least one deletion; mark the answer like {{c1::answer}}")]
-    problems = []
-    if any(int(number) == 0 for number, _ in deletions):
-        problems.append(problem("cloze deletions are numbered from 1; write {{c1::...}} instead of {{c0::...}}"))
-    if any(not answer.split("::", 1)[0].strip() for _, answer in deletions):
-        problems.append(problem("a cloze deletion hides nothing; write the answer between '::' and '}}'"))
+        )
+    if card.evidence is not None:
+        problems += _check_evidence(ref.file, (*ref.path, "evidence"), card.evidence)
+    for index, row in enumerate(getattr(card, "rows", ())):
+        if row.evidence is not None:
+            problems += _check_evidence(ref.file, (*ref.path, "rows", index, "evidence"), row.evidence)
     return problems
+
+
+def _check_evidence(file: Path, path: tuple, evidence: Evidence) -> list[Diagnostic]:
+    """Every level but established says why: the mainstream position and, where known, a reference."""
+    if evidence.level == "established" or evidence.note is not None:
+        return []
+    return [
+        Diagnostic(
+            file,
+            f"{format_path(path)}: evidence level '{evidence.level}' needs a note saying why (the mainstream "
+            "position and, where known, a reference); add 'note: ...'",
+            path=path,
+            at_key=True,
+        )
+    ]
 
 
 def check_unique_ids(deck: Deck, cards: Iterable[CardId]) -> list[Diagnostic]:

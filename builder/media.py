@@ -49,6 +49,11 @@ class MediaResolver:
         self.project = project
         self._seen: dict[Path, MediaFile] = {}
 
+    @staticmethod
+    def references(html: str) -> bool:
+        """Whether `html` may name a media file (cheap test before `rewrite`)."""
+        return "<img" in html
+
     def rewrite(self, html: str, card_file: Path) -> tuple[str, list[MediaFile], list[str]]:
         """`html` with local image paths replaced by packed names, the images, and what is wrong."""
         found: list[MediaFile] = []

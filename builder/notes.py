@@ -1,171 +1,230 @@
-"""Validated cards to Anki notes: rendered, sanitised fields, tags, tier and a GUID that never depends on text.
+"""Validated cards to Anki notes: rendered, sanitised fields in their note type's order, tags, tier, identity.
 
-A note's GUID comes from the deck id and the card id (for a table cell: plus the row and column keys),
-so correcting a card's text updates the student's note in place instead of creating a new one.
+A note's GUID comes from the deck and the card id (for a table cell: plus the row and column keys), never
+from its text, so correcting a card updates the student's note in place. A card imported from Anki
+keeps the GUID it had there (`guid:`). `tierdeck.identity` may still replace a derived GUID with the one
+the deck's lock file records (a renamed deck, a card moved from another deck).
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 import genanki
 
 from tierdeck.errors import Diagnostic, YamlPath
+from tierdeck.kinds import KINDS, NoteParts
 from tierdeck.loader import CardRef
 from tierdeck.media import MediaFile, MediaResolver
-from tierdeck.notetypes import NOTE_TYPES, NoteType
+from tierdeck.notetypes import NoteType, NoteTypes
 from tierdeck.render import render
-from tierdeck.schema import CLOZE_RE, BasicCard, ClozeCard, MechanismCard, TableCard, TermCard, format_path, slugify
+from tierdeck.schema import Evidence, did_you_mean, format_path
+from tierdeck.templating import card_ordinals
+
+# What the answer side calls each evidence level (colour-coded by the note types' CSS, never by colour alone).
+EVIDENCE_LABELS = {
+    "established": "Established",
+    "source-claim": "Source's claim",
+    "contested": "Contested",
+    "not-mainstream": "Not mainstream",
+    "refuted": "Refuted",
+}
+# Note types imported from Anki name some fields differently from tierdeck's own.
+_FIELD_ALIASES = {"Extra": ("Extra", "Back Extra")}
+# The card key an author writes for each field tierdeck fills, for messages.
+_AUTHOR_KEYS = {"Extra": "extra (or evidence)", "Source": "source", "Front": "front", "Back": "back", "Text": "text"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NoteSpec:
     """Everything Anki will store for one note."""
 
-    deck_id: str
-    key: str  # the card id, or `card/row/column` for a table cell; stored in the CardId field
+    deck_id: str  # the manifest id it was compiled for
+    key: str  # the card id, or `card/row/column` for a table cell
     notetype: NoteType
-    fields: tuple[str, ...]
+    fields: tuple[str, ...]  # in the note type's order
     tags: tuple[str, ...]
     tier: str
-    card_count: int
+    ordinals: tuple[int, ...]  # the 1-based ordinals of the cards Anki makes from it
     card_id: str  # the id of the YAML card it comes from
+    card_type: str  # its `type:`
     file: Path  # the card file
     path: YamlPath  # where in the file: the card, or for a table cell the cell's row
-    media: tuple[MediaFile, ...] = ()
+    media: tuple[MediaFile, ...]
+    guid: str  # derived from (deck id, key), or pinned; `tierdeck.identity` may replace a derived one
+    pinned: bool  # the card names its GUID (`guid:`)
+    evidence: str | None  # the evidence level, if the card has one
+    content_hash: str = ""
 
-    @cached_property
-    def guid(self) -> str:
-        """The note's identity in Anki, from the deck id and the key (computed only when a build needs it)."""
-        return guid_for(self.deck_id, self.key)
+    def __post_init__(self) -> None:
+        if not self.content_hash:
+            self.content_hash = content_hash(self.notetype.key, self.fields, self.tags)
 
-    @cached_property
-    def content_hash(self) -> str:
-        """Changes whenever anything Anki stores for the note changes: note type, fields, tags."""
-        # \x1f and \x1e cannot occur in fields or tags (Anki itself separates fields with \x1f)
-        payload = "\x1e".join((self.notetype.key, "\x1f".join(self.fields), " ".join(sorted(self.tags))))
-        return hashlib.sha256(payload.encode()).hexdigest()[:32]
+    @property
+    def card_count(self) -> int:
+        """How many cards Anki makes from the note."""
+        return len(self.ordinals)
 
     def field(self, name: str) -> str:
-        """One field's HTML by name."""
-        return self.fields[self.notetype.fields.index(name)]
+        """One field's HTML by name ('' when the note type has no such field)."""
+        try:
+            return self.fields[self.notetype.fields.index(name)]
+        except ValueError:
+            return ""
 
 
-def guid_for(deck_id: str, key: str) -> str:
-    """The note GUID: a hash of the deck id and the note's stable key, in Anki's base91 format."""
-    return genanki.guid_for("tierdeck", deck_id, key)
+def content_hash(notetype_key: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
+    """Changes whenever anything Anki stores for the note changes: note type, fields, tags."""
+    # \x1f and \x1e cannot occur in fields or tags (Anki itself separates fields with \x1f)
+    payload = "\x1e".join((notetype_key, "\x1f".join(fields), " ".join(sorted(tags))))
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def guid_for(namespace: str, key: str) -> str:
+    """The derived note GUID: a hash of the deck's namespace (its first id) and the note key, in Anki's base91."""
+    return genanki.guid_for("tierdeck", namespace, key)
 
 
 class _Fields:
-    """Renders the text fields of one card, collecting its images and what is not allowed."""
+    """Renders the texts of one card (markdown or HTML), collecting its media and what is not allowed."""
 
     def __init__(self, ref: CardRef, media: MediaResolver | None):
         self.ref = ref
         self.resolver = media
+        self.html = ref.card.format == "html"
         self.media: list[MediaFile] = []
         self.problems: list[Diagnostic] = []
 
     def __call__(self, text: str | None, *where: str | int) -> str:
         if text is None:
             return ""
-        html, problems = _render(text)
-        if self.resolver is not None and "<img" in html:
-            html, found, image_problems = self.resolver.rewrite(html, self.ref.file)
+        html, problems = _render(text, self.html)
+        if self.resolver is not None and self.resolver.references(html):
+            html, found, media_problems = self.resolver.rewrite(html, self.ref.file)
             self.media += found
-            problems = (*problems, *image_problems)
-        if problems:
-            path = (*self.ref.path, *where)
-            for problem in problems:
-                self.problems.append(Diagnostic(self.ref.file, f"{format_path(path)}: {problem}", path=path))
+            problems = (*problems, *media_problems)
+        for problem in problems:
+            self.problem(where, problem)
         return html
+
+    def problem(self, where: tuple, message: str) -> None:
+        path = (*self.ref.path, *where)
+        self.problems.append(Diagnostic(self.ref.file, f"{format_path(path)}: {message}", path=path))
 
 
 @lru_cache(maxsize=4096)
-def _render(text: str) -> tuple[str, tuple[str, ...]]:
+def _render(text: str, html: bool) -> tuple[str, tuple[str, ...]]:
     """`render`, remembered: a file's default source (and any repeated text) is rendered once."""
-    html, problems = render(text)
-    return html, tuple(problems)
+    rendered, problems = render(text, as_html=html)
+    return rendered, tuple(problems)
 
 
-def expand(deck_id: str, ref: CardRef, media: MediaResolver | None = None) -> tuple[list[NoteSpec], list[Diagnostic]]:
-    """The notes one card becomes, and any markup or image in it that cannot be packed."""
+def expand(
+    deck_id: str, ref: CardRef, notetypes: NoteTypes, media: MediaResolver | None = None
+) -> tuple[list[NoteSpec], list[Diagnostic]]:
+    """The notes one card becomes, and whatever in it cannot be packed."""
     card = ref.card
+    kind = KINDS[card.type]
     f = _Fields(ref, media)
-    tags = (*ref.tags, f"tier::{ref.tier}", f"type::{card.type}")
-    extra, source = f(card.extra, "extra"), f(ref.source, "source")
-    notetype = NOTE_TYPES[card.type]
-
-    def note(key: str, fields: tuple[str, ...], card_count: int, where: YamlPath = ()) -> NoteSpec:
-        images = tuple(dict.fromkeys(f.media))
-        path = (*ref.path, *where)
-        return NoteSpec(deck_id, key, notetype, fields, tags, ref.tier, card_count, card.id, ref.file, path, images)
-
-    if isinstance(card, BasicCard):
-        notes = [note(card.id, (f(card.front, "front"), f(card.back, "back"), extra, source, card.id), 1)]
-    elif isinstance(card, TermCard):
-        fields = (f(card.term, "term"), f(card.definition, "definition"), "y" if card.reverse else "")
-        notes = [note(card.id, (*fields, extra, source, card.id), 2 if card.reverse else 1)]
-    elif isinstance(card, ClozeCard):
-        text = f(card.text, "text")
-        notes = [note(card.id, (text, extra, source, card.id), cloze_numbers(text))]
-    elif isinstance(card, MechanismCard):
-        steps = "".join(
-            f"<li>{{{{c{i}::{hidden(f(step, 'steps', i - 1))}}}}}</li>" for i, step in enumerate(card.steps, start=1)
+    notetype_key = card.notetype or kind.notetype
+    notetype = notetypes.get(notetype_key)
+    if notetype is None:
+        if notetype_key not in notetypes.broken:  # a note type file with errors has reported them
+            hint = did_you_mean(notetype_key, list(notetypes))
+            if not hint.startswith("did you mean"):
+                hint += f", or add notetypes/{notetype_key}.yaml (see docs/notetypes.md)"
+            f.problem(("notetype",), f"unknown note type '{notetype_key}'; {hint}")
+        return [], f.problems
+    parts = kind.notes(card, f)
+    source = f(ref.source, "source") if card.source is not None or "Source" in notetype.fields else ""
+    hint = f(card.hint, "hint")
+    if hint and kind.prompt_field is None:
+        f.problem(("hint",), "a note card takes no hint; write the hint into one of its note type's fields")
+    extra = f(card.extra, "extra")
+    notes = []
+    for part in parts:
+        fields = dict(part.fields)
+        if hint and kind.prompt_field:
+            fields[kind.prompt_field] = fields.get(kind.prompt_field, "") + _hint_html(hint)
+        evidence = part.evidence or ref.evidence
+        if evidence is not None and evidence.note is not None:
+            note_html = f(evidence.note, *part.where, "evidence", "note")
+        else:
+            note_html = ""
+        part_extra = extra if part.extra is None else part.extra
+        fields["Extra"] = _extra_html(evidence, note_html, part_extra, ref.collapse_extra)
+        fields["Source"] = source
+        fields["CardId"] = part.key
+        values = _fill(notetype, fields, part, f)
+        ordinals = card_ordinals(notetype, dict(zip(notetype.fields, values, strict=True)))
+        if not ordinals:
+            f.problem(
+                part.where,
+                f"this note makes no card: note type '{notetype.key}' shows none of the fields given; fill the "
+                "fields its question side shows",
+            )
+        level = evidence.level if evidence is not None else None
+        tags = (*ref.tags, f"tier::{ref.tier}", f"type::{card.type}") + ((f"evidence::{level}",) if level else ())
+        notes.append(
+            NoteSpec(
+                deck_id=deck_id,
+                key=part.key,
+                notetype=notetype,
+                fields=values,
+                tags=tags,
+                tier=ref.tier,
+                ordinals=tuple(ordinals),
+                card_id=card.id,
+                card_type=card.type,
+                file=ref.file,
+                path=(*ref.path, *part.where),
+                media=tuple(dict.fromkeys(f.media)),
+                guid=card.guid or guid_for(deck_id, part.key),
+                pinned=card.guid is not None,
+                evidence=level,
+            )
         )
-        fields = (f(card.title, "title"), f'<ol class="td-steps">{steps}</ol>', extra, source, card.id)
-        notes = [note(card.id, fields, len(card.steps))]
-    elif isinstance(card, TableCard):
-        notes = _table_notes(card, f, note, extra, source)
-    else:  # pragma: no cover - the schema admits no other type
-        raise TypeError(f"unknown card model {type(card).__name__}")
     return notes, f.problems
 
 
-def hidden(html: str) -> str:
-    """HTML to put inside `{{cN::...}}`: braces and '::' as entities, so the text can neither close the
-    cloze early (a step ending in '}') nor start a hint ('a::b'); the student sees the same characters."""
-    return html.replace("{", "&#123;").replace("}", "&#125;").replace("::", ":&#58;")
+def _fill(notetype: NoteType, fields: dict[str, str], part: NoteParts, f: _Fields) -> tuple[str, ...]:
+    """`fields` in the note type's order; a non-empty field the note type lacks is the author's to fix."""
+    values = dict.fromkeys(notetype.fields, "")
+    note_card = f.ref.card.type == "note"
+    for name, value in fields.items():
+        target = next((a for a in _FIELD_ALIASES.get(name, (name,)) if a in values), None)
+        if target is not None:
+            values[target] = value
+        elif note_card and name in part.fields:
+            f.problem(
+                ("fields", name),
+                f"note type '{notetype.key}' has no field '{name}'; " + did_you_mean(name, list(notetype.fields)),
+            )
+        elif value and name != "CardId":
+            key = _AUTHOR_KEYS.get(name, name.lower())
+            f.problem(
+                (key.split(" ")[0],) if name in _AUTHOR_KEYS else (),
+                f"note type '{notetype.key}' has no field '{name}' for this card's {key}; remove it here, or use a "
+                f"note type that has the field ({notetype.where})",
+            )
+    return tuple(values.values())
 
 
-def cloze_numbers(text: str) -> int:
-    """How many cards Anki makes from a cloze field: one per distinct deletion number."""
-    return len({int(n) for n, _ in CLOZE_RE.findall(text) if int(n) > 0})
+def _hint_html(hint: str) -> str:
+    """A hint as a disclosure the student opens by tapping: no JavaScript, works on every client."""
+    return f'<details class="td-hint"><summary>Hint</summary><div class="td-hint-text">{hint}</div></details>'
 
 
-def _table_notes(card: TableCard, f: _Fields, note, extra: str, source: str) -> list[NoteSpec]:
-    headers = [f(column.title, "columns", j) for j, column in enumerate(card.columns)]
-    column_keys = [column.id or slugify(column.title) for column in card.columns]
-    cells = [[f(cell, "rows", i, j) for j, cell in enumerate(row.cells)] for i, row in enumerate(card.rows)]
-    row_keys = [row.id or slugify(row.cells[0]) for row in card.rows]
-    title = f(card.title, "title")
-    notes = []
-    for i in range(len(card.rows)):
-        for j in range(1, len(card.columns)):
-            key = f"{card.id}/{row_keys[i]}/{column_keys[j]}"
-            table = _table_html(headers, cells, i, j)
-            notes.append(note(key, (title, table, cells[i][0], headers[j], extra, source, key), 1, ("rows", i)))
-    return notes
-
-
-def _table_html(headers: list[str], cells: list[list[str]], hit_row: int, hit_col: int) -> str:
-    """The whole table with the asked cell as cloze c1, its row and column marked for highlighting."""
-
-    def cls(*names: str) -> str:
-        names = tuple(n for n in names if n)
-        return f' class="{" ".join(names)}"' if names else ""
-
-    head = "".join(f"<th{cls('td-hit-col' if j == hit_col else '')}>{h}</th>" for j, h in enumerate(headers))
-    body = []
-    for i, row in enumerate(cells):
-        tds = []
-        for j, cell in enumerate(row):
-            if i == hit_row and j == hit_col:
-                tds.append(f'<td class="td-hit">{{{{c1::{hidden(cell)}}}}}</td>')
-            else:
-                marks = ("td-hit-row" if i == hit_row else "", "td-hit-col" if j == hit_col else "")
-                tds.append(f"<td{cls(*marks)}>{cell}</td>")
-        body.append(f"<tr>{''.join(tds)}</tr>")
-    return f'<table class="td-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+def _extra_html(evidence: Evidence | None, note_html: str, extra: str, collapsed: bool) -> str:
+    """The Extra field: the evidence line, then the author's extra (collapsed under 'More' if asked)."""
+    parts = []
+    if evidence is not None:
+        label = EVIDENCE_LABELS[evidence.level]
+        note = f' <span class="td-ev-note">{note_html}</span>' if note_html else ""
+        parts.append(f'<div class="td-evidence td-ev-{evidence.level}"><b class="td-ev-label">{label}</b>{note}</div>')
+    if extra:
+        parts.append(f'<details class="td-more"><summary>More</summary>{extra}</details>' if collapsed else extra)
+    return "".join(parts)

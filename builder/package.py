@@ -1,24 +1,23 @@
-"""Writing notes into an `.apkg`: genanki fills the collection, tierdeck makes the file reproducible.
+"""Writing notes into an `.apkg`: genanki lays out the collection, tierdeck writes the rows and the zip.
 
-genanki's own `Package.write_to_file` leaves its SQLite file in the system temp folder, stamps every note
-with one time and writes zip entries with the current time. Here genanki still writes the collection
-(`Package.write_to_db`), but into a private folder next to the output; then each note and note type gets
-its own modification time, and the zip is written with fixed entry times and order, to a temporary name
-that is renamed into place only when complete.
+genanki creates the collection (schema, the `col` row with the decks and note types as Anki expects
+them). The notes and cards rows tierdeck inserts itself, in one batch each: genanki numbers notes and
+cards from one counter seeded with the build time, so any edit renumbered every row, and it writes one
+row at a time. Here every note keeps the Anki note id its lock file records (and its cards ids derived
+from it), and new cards get positions in the manifest's tier order, so the first tier's cards are
+studied first (`new_card_positions`). The same notes and times always give the same bytes: the zip has fixed entry times and
+order, and is written under a temporary name that replaces the output only when complete.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shutil
 import sqlite3
 import tempfile
-import warnings
 import zipfile
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,60 +34,63 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 class DeckLayout:
     """The deck tree a package holds: the top deck and one subdeck per tier, in order."""
 
-    deck_id: str
+    namespace: str  # Anki deck ids derive from it, like note GUIDs: a renamed deck keeps them
     name: str
     description: str
     tiers: tuple[tuple[str, str], ...]  # (tier id, title)
 
     def anki_deck_id(self, tier: str | None = None) -> int:
         """Stable Anki deck id of the top deck, or of one tier's subdeck."""
-        return stable_id(f"tierdeck/deck/{self.deck_id}" + (f"/{tier}" if tier else ""))
+        return stable_id(f"tierdeck/deck/{self.namespace}" + (f"/{tier}" if tier else ""))
 
     def subdeck_name(self, title: str) -> str:
         """The full Anki name of a tier's subdeck."""
         return f"{self.name}::{title}"
 
 
-class _Note(genanki.Note):
-    """A genanki note whose fields are already sanitised HTML (nh3): genanki's check for invalid HTML
-    tags, which only warns, is skipped; it cost 10% of writing a large deck."""
+@dataclass(frozen=True)
+class Times:
+    """What the lock file decides for a package: each note's time and id, each note type's time."""
 
-    def _check_invalid_html_tags_in_fields(self) -> None:
-        pass
+    timestamp: int  # the newest of them all: stands for "now" where Anki wants a time
+    note_mtimes: dict[str, int]  # by GUID
+    note_ids: dict[str, int]  # by GUID
+    notetype_mtimes: dict[int, int]  # by Anki model id
 
 
-def _genanki_decks(layout: DeckLayout, notes: Iterable[NoteSpec]) -> list[genanki.Deck]:
-    top = genanki.Deck(layout.anki_deck_id(), layout.name, layout.description)
-    by_tier = {
-        tier: genanki.Deck(layout.anki_deck_id(tier), layout.subdeck_name(title)) for tier, title in layout.tiers
-    }
-    models = {}
-    for position, spec in enumerate(notes):
-        model = models.get(spec.notetype.key)
-        if model is None:
-            model = models[spec.notetype.key] = spec.notetype.model()
-        by_tier[spec.tier].add_note(
-            _Note(model=model, fields=list(spec.fields), tags=list(spec.tags), guid=spec.guid, due=position)
-        )
-    return [top, *by_tier.values()]
+# Anki's "Check Database" repositions new cards whose position exceeds this.
+MAX_POSITION = 1_000_000
+
+
+def new_card_positions(notes: list[NoteSpec], tiers: list[str]) -> list[int]:
+    """Each note's new-card position: its tier's block (manifest order), then its place within the tier.
+
+    Anki keeps a package's positions for cards new to a student, so with blocks a card added to the first
+    tier in a later release still comes before every card of the second: tiers arrive in order under the
+    "ascending position" gather order, whatever was added since.
+    """
+    rank = {tier: i for i, tier in enumerate(tiers)}
+    per_tier = [0] * len(tiers)
+    for note in notes:
+        per_tier[rank[note.tier]] += 1
+    stride = 10_000 if max(per_tier, default=0) < 10_000 else 100_000
+    stride = min(stride, MAX_POSITION // max(len(tiers), 1))
+    if max(per_tier, default=0) > stride:  # too many cards for blocks: one sequence in tier order
+        order = sorted(range(len(notes)), key=lambda i: rank[notes[i].tier])
+        return [position for _, position in sorted((i, p) for p, i in enumerate(order))]
+    placed = [0] * len(tiers)
+    positions = []
+    for note in notes:
+        tier = rank[note.tier]
+        positions.append(tier * stride + placed[tier])
+        placed[tier] += 1
+    return positions
 
 
 def write_apkg(
-    out: Path,
-    layout: DeckLayout,
-    notes: list[NoteSpec],
-    *,
-    timestamp: int,
-    note_mtimes: dict[str, int],
-    notetype_mtimes: dict[int, int],  # by Anki model id
-    media: Iterable[MediaFile] = (),
-    meanwhile: Callable[[], object] | None = None,
+    out: Path, layout: DeckLayout, notes: list[NoteSpec], times: Times, media: Iterable[MediaFile] = ()
 ) -> None:
-    """Write `notes` to `out` atomically; an existing file is replaced only by a complete new one.
-
-    `meanwhile` runs in this thread while another compresses the package (zlib does not hold the GIL,
-    so the two overlap: a fifth of a rebuild's time at 50,000 cards).
-    """
+    """Write `notes` to `out` atomically; an existing file is replaced only by a complete new one."""
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -99,32 +101,60 @@ def write_apkg(
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA cache_size = -262144")
         try:
-            with warnings.catch_warnings():
-                # nothing genanki could warn about is the author's to fix (fields are sanitised HTML, see _Note)
-                warnings.simplefilter("ignore")
-                package = genanki.Package(_genanki_decks(layout, notes))
-                package.write_to_db(conn.cursor(), timestamp, itertools.count(timestamp * 1000))
-            # genanki gave every note `timestamp`; the others get their own time, by row id (guid has no index)
-            rows = conn.execute("SELECT id, guid FROM notes ORDER BY id").fetchall()
-            older = [(note_mtimes[guid], nid) for nid, guid in rows if note_mtimes[guid] != timestamp]
-            conn.executemany("UPDATE notes SET mod = ? WHERE id = ?", older)
-            (models_json,) = conn.execute("SELECT models FROM col").fetchone()
-            models = json.loads(models_json)
-            for model in models.values():
-                model["mod"] = notetype_mtimes[int(model["id"])]
-            conn.execute("UPDATE col SET models = ?", (json.dumps(models, sort_keys=True),))
+            _collection(conn, layout, notes, times)
+            note_rows, card_rows = _rows(layout, notes, times)
+            conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", note_rows)
+            conn.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)
             conn.commit()
         finally:
             conn.close()
         partial = work / out.name
-        with ThreadPoolExecutor(1) as thread:
-            zipped = thread.submit(_zip, partial, db_path, sorted(set(media), key=lambda m: m.name))
-            if meanwhile is not None:
-                meanwhile()
-            zipped.result()
+        _zip(partial, db_path, sorted(set(media), key=lambda m: m.name))
         os.replace(partial, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _collection(conn: sqlite3.Connection, layout: DeckLayout, notes: list[NoteSpec], times: Times) -> None:
+    """The empty collection with the deck tree and note types, as genanki writes them."""
+    top = genanki.Deck(layout.anki_deck_id(), layout.name, layout.description)
+    for notetype in {n.notetype.model_id: n.notetype for n in notes}.values():
+        top.add_model(notetype.model())
+    subdecks = [genanki.Deck(layout.anki_deck_id(tier), layout.subdeck_name(title)) for tier, title in layout.tiers]
+    genanki.Package([top, *subdecks]).write_to_db(conn.cursor(), times.timestamp, iter(()))
+    (models_json,) = conn.execute("SELECT models FROM col").fetchone()
+    models = json.loads(models_json)
+    for model in models.values():
+        model["mod"] = times.notetype_mtimes[int(model["id"])]
+    conn.execute("UPDATE col SET models = ?", (json.dumps(models, sort_keys=True),))
+
+
+def _rows(layout: DeckLayout, notes: list[NoteSpec], times: Times) -> tuple[list[tuple], list[tuple]]:
+    """The notes and cards rows, as genanki would write them but with tierdeck's ids, times and positions.
+
+    A card's id is its note's id plus its ordinal, moved on past any id another card already has: unique in
+    the package (all Anki asks) and stable while the note is.
+    """
+    deck_ids = {tier: layout.anki_deck_id(tier) for tier, _ in layout.tiers}
+    positions = new_card_positions(notes, [tier for tier, _ in layout.tiers])
+    note_rows, card_rows = [], []
+    taken: set[int] = set()
+    for position, note in zip(positions, notes, strict=True):
+        nid, mtime = times.note_ids[note.guid], times.note_mtimes[note.guid]
+        fields = note.fields
+        note_rows.append(
+            (nid, note.guid, note.notetype.model_id, mtime, -1, f" {' '.join(note.tags)} ", "\x1f".join(fields),
+             fields[note.notetype.sort_field], 0, 0, "")
+        )
+        for ordinal in note.ordinals:
+            cid = nid + ordinal
+            while cid in taken:
+                cid += 1
+            taken.add(cid)
+            card_rows.append(
+                (cid, nid, deck_ids[note.tier], ordinal - 1, mtime, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
+            )
+    return note_rows, card_rows
 
 
 def _zip(path: Path, db_path: Path, media_files: list[MediaFile]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tierdeck import yamlio
-from tierdeck.notetypes import NOTE_TYPES
+from tierdeck.kinds import KINDS
 from tierdeck.render import plain_text
 from tierdeck.stats import AUTO_TAG_PREFIXES
 from tierdeck.templating import render_cards
@@ -26,7 +26,7 @@ from tierdeck.templating import render_cards
 if TYPE_CHECKING:
     from tierdeck.build import Report
 
-TYPE_TITLES = {"basic": "Basic", "term": "Term", "cloze": "Cloze", "mechanism": "Mechanism", "table": "Table"}
+TYPE_ORDER = ("term", "basic", "cloze", "mechanism", "table", "note")  # how a tier's cards are grouped
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,6 @@ class PreviewCard:
 def preview_cards(report: Report) -> list[PreviewCard]:
     """Every card of every deck in `report`, in deck, tier, card type, then file order."""
     locator = yamlio.Locator()
-    type_order = list(NOTE_TYPES)
     cards: list[PreviewCard] = []
     for result in report.decks:
         manifest = result.deck.manifest
@@ -59,7 +58,7 @@ def preview_cards(report: Report) -> list[PreviewCard]:
         tier_order = list(tier_titles)
         notes = sorted(
             enumerate(result.notes),
-            key=lambda pair: (tier_order.index(pair[1].tier), type_order.index(pair[1].notetype.key), pair[0]),
+            key=lambda pair: (tier_order.index(pair[1].tier), TYPE_ORDER.index(pair[1].card_type), pair[0]),
         )
         for _, note in notes:
             card_path = note.path[:2]  # ("cards", index)
@@ -81,7 +80,7 @@ def preview_cards(report: Report) -> list[PreviewCard]:
                     PreviewCard(
                         deck_id=manifest.id,
                         tier=note.tier,
-                        card_type=note.notetype.key,
+                        card_type=note.card_type,
                         note_key=note.key,
                         ordinal=card.ordinal,
                         label=label,
@@ -148,8 +147,8 @@ def _page(report: Report, cards: list[PreviewCard], stylesheets: dict[str, str])
         return "".join(f'<option value="{_e(value)}">{_e(text)}</option>' for value, text in pairs)
 
     tier_options = options(list(dict.fromkeys((tier, f"{t}") for (_, tier), t in tiers.items())))
-    types_present = [k for k in NOTE_TYPES if any(c.card_type == k for c in cards)]
-    type_options = options([(k, TYPE_TITLES.get(k, k)) for k in types_present])
+    types_present = [k for k in TYPE_ORDER if any(c.card_type == k for c in cards)]
+    type_options = options([(k, KINDS[k].title) for k in types_present])
     tag_options = options([(tag, f"{tag} ({n})") for tag, n in sorted(tags.items())])
 
     body: list[str] = []
@@ -170,7 +169,7 @@ def _page(report: Report, cards: list[PreviewCard], stylesheets: dict[str, str])
                     continue
                 body.append(f'<section class="pv-group pv-type" data-type="{_e(kind)}">')
                 body.append(
-                    f'<h3>{_e(TYPE_TITLES.get(kind, kind))} <small class="pv-n">{_plural(len(group))}</small></h3>'
+                    f'<h3>{_e(KINDS[kind].title)} <small class="pv-n">{_plural(len(group))}</small></h3>'
                 )
                 body += [_card_html(c, stylesheets[c.css]) for c in group]
                 body.append("</section>")

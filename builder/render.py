@@ -219,9 +219,9 @@ _SHOWS_NOTHING = (
 )
 
 
-def render(text: str) -> tuple[str, list[str]]:
-    """Card text as safe HTML, and what the author wrote that is not allowed (empty when all is well)."""
-    rendered, marked_up = _markdown(text)
+def render(text: str, as_html: bool = False) -> tuple[str, list[str]]:
+    """Card text (markdown, or HTML with `as_html`) as safe HTML, and what the author wrote that is not allowed."""
+    rendered, marked_up = (text, True) if as_html else _markdown(text)
     if not marked_up:  # plain text shows itself, unless it is blank
         return rendered, [_SHOWS_NOTHING] if not text or text.isspace() else []
     # in the rendered HTML: markdown turns `\[$]` and `&#91;$]` into `[$]` too

@@ -9,7 +9,8 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
 
@@ -17,17 +18,20 @@ from tierdeck.errors import Diagnostic, YamlPath, shown
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TAG_PATTERN = r"^[^\s\"]+$"
-# A cloze deletion `{{cN::answer}}` or `{{cN::answer::hint}}`, ending at the first `}}` as in Anki. The
-# answer cannot hold another `{{cN::` opener: that keeps matching linear (a lazy `.*?` rescans to the end
-# from every opener that is never closed, which turns a long field into minutes of work). A nested
-# deletion matches as its innermost part.
-CLOZE_RE = re.compile(r"\{\{c(\d+)::((?:[^{}]|\{(?!\{c\d+::)|\}(?!\}))*)\}\}")
 BLANK_PATTERN = r"\S"
+# An Anki note GUID as a card may pin it: printable ASCII without spaces (Anki's own are 10 base91 characters,
+# genanki's a few more; other tools use UUIDs), at most 64 characters.
+GUID_PATTERN = r"^[!-~]{1,64}$"
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 # Text must show something: an empty or all-blank field would make Anki drop the card without a word.
 Text = Annotated[str, StringConstraints(min_length=1, pattern=BLANK_PATTERN)]
 Tag = Annotated[str, StringConstraints(pattern=TAG_PATTERN)]
+Guid = Annotated[str, StringConstraints(pattern=GUID_PATTERN)]
+
+# How well supported a card's claim is, weakest last. Each level is also the tag `evidence::<level>`.
+EVIDENCE_LEVELS = ("established", "source-claim", "contested", "not-mainstream", "refuted")
+EvidenceLevel = Literal["established", "source-claim", "contested", "not-mainstream", "refuted"]
 
 
 class _Model(BaseModel):
@@ -53,6 +57,22 @@ class Manifest(_Model):
         min_length=1, description="Card files or folders (all *.yaml below, sorted), relative to the project root."
     )
     tags: list[Tag] = Field(default_factory=list, description="Tags added to every note of the deck.")
+    previous_ids: list[Slug] = Field(
+        default_factory=list,
+        description="Former ids of this deck, oldest first: a renamed deck keeps its notes' identities in Anki.",
+    )
+    require_evidence: bool = Field(
+        False, description="`tierdeck check --strict` requires an evidence level on every card of this deck."
+    )
+
+
+class Evidence(_Model):
+    """How well supported a card's claim is, and why: shown on the answer side and tagged `evidence::<level>`."""
+
+    level: EvidenceLevel = Field(description="established, source-claim, contested, not-mainstream or refuted.")
+    note: Text | None = Field(
+        None, description="Markdown: the mainstream position and, where known, a reference (required but for established)."
+    )
 
 
 class _Card(_Model):
@@ -61,6 +81,20 @@ class _Card(_Model):
     tags: list[Tag] = Field(default_factory=list, description="Tags added to this card's notes.")
     source: Text | None = Field(None, description="Where in the source material this comes from.")
     extra: Text | None = Field(None, description="Markdown context shown under the answer.")
+    collapse_extra: bool | None = Field(
+        None, description="Show `extra` collapsed under 'More' on the answer side; defaults to the file's setting."
+    )
+    hint: Text | None = Field(None, description="Markdown shown as a collapsed 'Hint' on the question side.")
+    evidence: Evidence | None = Field(None, description="How well supported the claim is; defaults to the file's.")
+    notetype: Slug | None = Field(
+        None, description="The note type to fill (a built-in or one in notetypes/); defaults to the card type's own."
+    )
+    format: Literal["markdown", "html"] = Field(
+        "markdown", description="How the card's text is written: markdown (default) or HTML, e.g. from an import."
+    )
+    guid: Guid | None = Field(
+        None, description="The note's GUID in Anki, kept from an imported deck; used instead of the derived one."
+    )
 
 
 class TermCard(_Card):
@@ -113,6 +147,8 @@ class Row(_Model):
 
     id: Slug | None = Field(None, description="Stable key; defaults to the first cell as a slug.")
     cells: list[Text]
+    extra: Text | None = Field(None, description="Markdown context under the answer of this row's cells.")
+    evidence: Evidence | None = Field(None, description="Evidence for this row's cells; defaults to the table's.")
 
     @model_validator(mode="before")
     @classmethod
@@ -130,8 +166,25 @@ class TableCard(_Card):
     rows: list[Row] = Field(min_length=1)
 
 
-Card = Annotated[TermCard | MechanismCard | TableCard | BasicCard | ClozeCard, Field(discriminator="type")]
-CARD_TYPES = {"basic": BasicCard, "cloze": ClozeCard, "mechanism": MechanismCard, "table": TableCard, "term": TermCard}
+class NoteCard(_Card):
+    """A note of any note type, its fields given by name (e.g. an imported deck's own note types)."""
+
+    type: Literal["note"]
+    notetype: Slug = Field(description="The note type to fill: a built-in or one in notetypes/.")
+    fields: dict[str, str] = Field(min_length=1, description="Field name -> text, for the note type's fields.")
+
+
+Card = Annotated[
+    TermCard | MechanismCard | TableCard | BasicCard | ClozeCard | NoteCard, Field(discriminator="type")
+]
+CARD_TYPES = {
+    "basic": BasicCard,
+    "cloze": ClozeCard,
+    "mechanism": MechanismCard,
+    "note": NoteCard,
+    "table": TableCard,
+    "term": TermCard,
+}
 
 
 class CardFile(_Model):
@@ -140,7 +193,40 @@ class CardFile(_Model):
     tier: Slug | None = Field(None, description="Default tier for this file's cards.")
     tags: list[Tag] = Field(default_factory=list, description="Tags added to this file's cards.")
     source: Text | None = Field(None, description="Default source for this file's cards.")
+    evidence: Evidence | None = Field(None, description="Default evidence for this file's cards.")
+    collapse_extra: bool = Field(False, description="Show every card's `extra` collapsed under 'More'.")
     cards: list[Card] = Field(description="The cards.")
+
+
+class TemplateSpec(_Model):
+    """One card template of a note type: its name and what each side shows (Anki's template language)."""
+
+    name: Text
+    front: Text | None = Field(None, description="The question side's template.")
+    back: Text | None = Field(None, description="The answer side's template.")
+    front_file: Text | None = Field(None, description="The question side's template, from a file next to this one.")
+    back_file: Text | None = Field(None, description="The answer side's template, from a file next to this one.")
+
+
+class NoteTypeFile(_Model):
+    """A note type, `notetypes/<key>.yaml`: what Anki stores for it. Cards name it by its key."""
+
+    name: Text = Field(description="The note type's name in Anki.")
+    id: Annotated[int, Field(gt=0, lt=1 << 63)] | None = Field(
+        None, description="Anki's note type id to keep (from an imported deck); derived from key and version if absent."
+    )
+    version: Annotated[int, Field(ge=1)] = Field(
+        1, description="Bump it (and drop `id`) when the fields or template names change."
+    )
+    kind: Literal["standard", "cloze"] = Field("standard", description="standard, or cloze (one card per deletion).")
+    fields: list[Text] = Field(min_length=1, description="Field names, in order.")
+    sort_field: Text | None = Field(None, description="The field Anki's browser sorts by; default the first.")
+    templates: list[TemplateSpec] = Field(min_length=1, description="Card templates, in order.")
+    css: str | None = Field(None, description="The note type's CSS.")
+    css_file: Text | None = Field(None, description="The note type's CSS, from a file next to this one.")
+    scripts: Literal["allowed"] | None = Field(
+        None, description="'allowed' keeps <script> in the templates (they run on students' devices)."
+    )
 
 
 CARD_ADAPTER: TypeAdapter = TypeAdapter(Card)
@@ -149,6 +235,11 @@ CARD_ADAPTER: TypeAdapter = TypeAdapter(Card)
 def slugify(text: str) -> str:
     """A stable key from free text: lowercase letters and digits joined by single hyphens."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def unicode_slug(text: str) -> str:
+    """Like `slugify`, keeping letters and digits of every script ('Αλφα' -> 'αλφα'); empty if none."""
+    return re.sub(r"[\W_]+", "-", text.lower()).strip("-")
 
 
 # --- validation errors in the author's words ---------------------------------------------------------------
@@ -218,18 +309,42 @@ def _value_at(data: Any, path: YamlPath) -> Any:
     return data
 
 
+def _as_model(annotation: Any, value: Any) -> type[BaseModel] | None:
+    """The model an annotation stands for at `value` (a card union picks the card's own type)."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    options = [a for a in get_args(annotation) if a is not type(None)]
+    models = [m for m in (_as_model(a, value) for a in options) if m is not None]
+    if len(models) > 1:  # the card union: the card's `type` decides
+        return CARD_TYPES.get(value.get("type")) if isinstance(value, dict) else None  # type: ignore[arg-type]
+    return models[0] if models else None
+
+
+def _item_annotation(annotation: Any) -> Any:
+    """What a list (or dict) annotation holds."""
+    while get_origin(annotation) is Annotated or (get_origin(annotation) in (Union, UnionType)):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        annotation = args[0]
+    args = get_args(annotation)
+    return args[-1] if args else None
+
+
 def _model_at(root: type[BaseModel], data: Any, path: YamlPath) -> type[BaseModel] | None:
     """The model of the mapping at `path` (None where that is not known, e.g. a card of no known type)."""
-    if not path:
-        return root
-    if root is CardFile and len(path) == 2 and path[0] == "cards":
-        value = _value_at(data, path)
-        return CARD_TYPES.get(value.get("type")) if isinstance(value, dict) else None  # type: ignore[arg-type]
-    if root is CardFile and len(path) == 4 and path[2] in ("columns", "rows"):
-        return Column if path[2] == "columns" else Row
-    if root is Manifest and len(path) == 2 and path[0] == "tiers":
-        return Tier
-    return None
+    annotation: Any = root
+    node = data
+    for step in path:
+        if isinstance(step, int):
+            annotation = _item_annotation(annotation)
+        else:
+            model = _as_model(annotation, node)
+            if model is None or step not in model.model_fields:
+                return None
+            annotation = model.model_fields[step].annotation
+        node = _value_at(node, (step,))
+    return _as_model(annotation, node)
 
 
 def _allowed_keys(root: type[BaseModel], data: Any, path: YamlPath) -> list[str]:
@@ -247,6 +362,8 @@ _ITEMS = {
     "columns": ("column", "columns", "a table needs a first column naming its rows and at least one more"),
     "rows": ("row", "rows", "add a row as [first cell, cell, ...]"),
     "steps": ("step", "steps", "add each step on its own '- ' line"),
+    "fields": ("field", "fields", "give each field's name"),
+    "templates": ("template", "templates", "add one like {name: Card 1, front: '{{Front}}', back: '{{Back}}'}"),
 }
 _CARD_KEYS = frozenset(key for model in CARD_TYPES.values() for key in model.model_fields) - set(CardFile.model_fields)
 # The card types that have a key beyond the common ones, to say which type a misplaced key belongs to.
@@ -363,6 +480,13 @@ def _describe(root: type[BaseModel], data: Any, error: dict) -> tuple[YamlPath, 
         pattern = error.get("ctx", {}).get("pattern")
         if pattern == TAG_PATTERN:
             return path, f"tag '{shown(value)}' contains a space or quote; use '-' or '::' instead of spaces", False
+        if pattern == GUID_PATTERN:
+            return (
+                path,
+                f"'{shown(value)}' is not a valid guid; a GUID is 1 to 64 characters without spaces, copied exactly "
+                "as Anki exported it (in quotes)",
+                False,
+            )
         return (
             path,
             (
@@ -374,7 +498,9 @@ def _describe(root: type[BaseModel], data: Any, error: dict) -> tuple[YamlPath, 
     if kind in ("recursion_loop", "recursion_depth_exceeded"):
         return path, "refers to itself through an alias ('*name'); write the value out", False
     if kind == "literal_error":
-        return path, f"'{name}' has an unexpected value '{shown(value)}'", False
+        expected = re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))
+        hint = did_you_mean(str(value), expected) if expected else "see docs/format.md"
+        return path, f"'{shown(value)}' is not a valid {name}; {hint}", False
     return path, f"is not valid here ({shown(error['msg'], 120).lower()}); see docs/format.md", False
 
 

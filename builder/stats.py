@@ -7,26 +7,27 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierdeck.notetypes import NOTE_TYPES
+from tierdeck.kinds import KINDS
 from tierdeck.schema import format_path
 
 if TYPE_CHECKING:
     from tierdeck.build import Report
 
 # Every note carries these tags from its tier and card type; tables and filters by tier and type cover them.
-AUTO_TAG_PREFIXES = ("tier::", "type::")
+AUTO_TAG_PREFIXES = ("tier::", "type::", "evidence::")
 
 
 def collect(report: Report) -> dict:
     """The statistics of every deck in `report` as plain data."""
-    types = list(NOTE_TYPES)
+    # the built-in card types always; note cards (imported note types) only where a deck has them
+    types = [k for k in KINDS if k != "note" or any(n.card_type == k for r in report.decks for n in r.notes)]
     decks = []
     for result in report.decks:
         manifest = result.deck.manifest
         cells: Counter = Counter()
         tags: Counter = Counter()
         for note in result.notes:
-            cells[note.tier, note.notetype.key] += note.card_count
+            cells[note.tier, note.card_type] += note.card_count
             for tag in note.tags:
                 if not tag.startswith(AUTO_TAG_PREFIXES):
                     tags[tag] += note.card_count

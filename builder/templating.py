@@ -1,7 +1,8 @@
 """Anki's card template language, rendered the way Anki renders it, so a preview shows what a student sees.
 
-Covers what tierdeck's note types use: `{{Field}}`, `{{#Field}}...{{/Field}}`, `{{^Field}}...{{/Field}}`,
-`{{cloze:Field}}`, `{{text:Field}}` and the special fields `{{FrontSide}}`, `{{Tags}}`, `{{Type}}`, `{{Card}}`,
+Covers `{{Field}}`, `{{#Field}}...{{/Field}}`, `{{^Field}}...{{/Field}}`, the filters `cloze:`, `text:`,
+`hint:`, `type:`, `tts`, `furigana:`, `kana:`, `kanji:` (others pass the text through, as Anki does for a
+filter it does not know), and the special fields `{{FrontSide}}`, `{{Tags}}`, `{{Type}}`, `{{Card}}`,
 `{{Deck}}`, `{{Subdeck}}`. Cloze output mirrors Anki's own (rslib `cloze.rs`): the asked deletion is
 `<span class="cloze" data-cloze="..." data-ordinal="N">[...]</span>` (or `[hint]`) on the question, the
 answer is `<span class="cloze" data-ordinal="N">answer</span>`, other deletions keep their text in a
@@ -14,7 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from tierdeck.cloze import Cloze, parse_clozes
 from tierdeck.notetypes import NoteType
 
 # --- the template language -----------------------------------------------------------------------------
@@ -44,9 +47,10 @@ SPECIAL_FIELDS = frozenset({"FrontSide", "Tags", "Type", "Card", "Deck", "Subdec
 
 
 class TemplateError(ValueError):
-    """A template tierdeck ships cannot be rendered (a bug in notetypes.py, never an author's mistake)."""
+    """A template that Anki could not render either (a conditional never closed, or closed by another)."""
 
 
+@lru_cache(maxsize=1024)
 def parse(template: str) -> tuple[Node, ...]:
     """The template as a tree of text, replacements and conditionals."""
     stack: list[tuple[str | None, bool, list[Node]]] = [(None, False, [])]
@@ -59,18 +63,35 @@ def parse(template: str) -> tuple[Node, ...]:
         if inner[:1] in ("#", "^"):
             stack.append((inner[1:].strip(), inner[0] == "^", []))
         elif inner[:1] == "/":
+            if len(stack) == 1:
+                raise TemplateError(f"'{{{{{inner}}}}}' closes a section that was never opened")
             key, negated, children = stack.pop()
             if key != inner[1:].strip():
-                raise TemplateError(f"{{{{{inner}}}}} closes {{{{#{key}}}}} in {template!r}")
+                raise TemplateError(f"'{{{{{inner}}}}}' closes '{{{{#{key}}}}}'; close sections in the order they open")
             stack[-1][2].append(Conditional(key, negated, tuple(children)))
         else:
             *filters, key = (part.strip() for part in inner.split(":"))
             stack[-1][2].append(Replacement(key, tuple(filters)))
     if len(stack) != 1:
-        raise TemplateError(f"{{{{#{stack[-1][0]}}}}} is never closed in {template!r}")
+        raise TemplateError(f"'{{{{#{stack[-1][0]}}}}}' is never closed; add '{{{{/{stack[-1][0]}}}}}'")
     if position < len(template):
         stack[0][2].append(template[position:])
     return tuple(stack[0][2])
+
+
+def referenced_fields(template: str) -> list[str]:
+    """The note fields a template uses (special fields such as {{FrontSide}} left out), each once."""
+    found: dict[str, None] = {}
+
+    def walk(nodes: Sequence[Node]) -> None:
+        for node in nodes:
+            if isinstance(node, Replacement | Conditional) and node.key not in SPECIAL_FIELDS:
+                found[node.key] = None
+            if isinstance(node, Conditional):
+                walk(node.children)
+
+    walk(parse(template))
+    return list(found)
 
 
 _EMPTY_FIELD = re.compile(r"^(?:\s|</?(?:br|div) ?/?>)*$", re.IGNORECASE)
@@ -116,62 +137,31 @@ def _lookup(key: str, context: Context) -> str:
     raise TemplateError(f"the template refers to an unknown field '{key}'")
 
 
+_FURIGANA = re.compile(r" ?([^ >]+?)\[(.+?)\]")
+
+
 def _apply_filter(name: str, text: str, context: Context) -> str:
+    """One of Anki's filters (rslib `template_filters.rs`); one it does not know leaves the text as it is."""
     if name == "cloze":
         return reveal_cloze_text(text, context.ordinal, context.question)
     if name == "text":
         return re.sub(r"<[^>]*>", "", text)
-    raise TemplateError(f"the template filter '{name}' is not supported by the preview")
+    if name == "hint":  # Anki draws a link that reveals the field with a script; the preview needs none
+        return f'<details class="hint"><summary>Show hint</summary>{text}</details>' if text else ""
+    if name == "type":  # the reviewer replaces this marker with an answer box
+        return '<input class="typeans" disabled placeholder="type the answer">' if context.question else ""
+    if name.split(" ", 1)[0] == "tts":
+        return text
+    if name == "furigana":
+        return _FURIGANA.sub(r"<ruby><rb>\1</rb><rt>\2</rt></ruby>", text)
+    if name == "kana":
+        return _FURIGANA.sub(r"\2", text)
+    if name == "kanji":
+        return _FURIGANA.sub(r"\1", text)
+    return text
 
 
-# --- cloze deletions, parsed and revealed as Anki does ----------------------------------------------------
-
-
-@dataclass
-class Cloze:
-    """One deletion `{{cN::...}}`: its number, its content (text and nested deletions) and its hint."""
-
-    ordinal: int
-    nodes: list[str | Cloze] = field(default_factory=list)
-    hint: str | None = None
-
-    def text(self) -> str:
-        """The deleted text, nested deletions included, markup kept."""
-        return "".join(n if isinstance(n, str) else n.text() for n in self.nodes)
-
-
-_CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
-
-
-def parse_clozes(text: str) -> list[str | Cloze]:
-    """Text and deletions, nested as Anki nests them; unmatched markers stay text."""
-    nodes: list[str | Cloze] = []
-    open_: list[Cloze] = []
-    position = 0
-
-    def add(node: str | Cloze) -> None:
-        (open_[-1].nodes if open_ else nodes).append(node)
-
-    for match in _CLOZE_TOKEN.finditer(text):
-        if match.start() > position:
-            add(text[position : match.start()])
-        position = match.end()
-        if match.group(1) is not None:
-            open_.append(Cloze(int(match.group(1))))
-        elif open_:
-            cloze = open_.pop()
-            last = cloze.nodes[-1] if cloze.nodes else None
-            if isinstance(last, str) and "::" in last:
-                cloze.nodes[-1], cloze.hint = last.split("::", 1)
-            add(cloze)
-        else:
-            add("}}")
-    if position < len(text):
-        add(text[position:])
-    for cloze in open_:  # never closed: the marker is plain text
-        nodes.append(f"{{{{c{cloze.ordinal}::")
-        nodes.extend(cloze.nodes)
-    return nodes
+# --- cloze deletions, revealed as Anki does -------------------------------------------------------------
 
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}

@@ -31,7 +31,6 @@ from tierdeck.lint import Prompt, card_warnings, prompts
 from tierdeck.loader import CardId, Deck, file_cards
 from tierdeck.media import MediaResolver, same_bytes
 from tierdeck.notes import NoteSpec, expand
-from tierdeck.notetypes import NOTE_TYPES
 
 # Below this much YAML to compile, starting worker processes costs about what it saves (a cold check of
 # 2,000 benchmark cards, 0.5 MB: 0.35 s in one process, 0.33 s in two; 4,000 cards, 1 MB: 0.41 vs 0.36 s).
@@ -61,15 +60,12 @@ def compile_file(deck: Deck, file: Path) -> FileUnit:
     checked, cards, unit.problems = file_cards(deck, file)
     unit.ids = [(ref.card.id, file, ref.index) for ref in checked]
     resolver = MediaResolver(card_roots(deck), deck.root)
-    deck_source = getattr(deck.manifest, "source", None)  # a deck-wide default, where the format has one
     for ref in cards:
-        notes, found = expand(deck.manifest.id, ref, resolver)
+        notes, found = expand(deck.manifest.id, ref, deck.notetypes, resolver)
         unit.notes += notes
         unit.problems += found
-        unit.warnings += card_warnings(ref, deck_source)
+        unit.warnings += card_warnings(ref, deck.notetypes)
         unit.prompts += prompts(ref)
-    for note in unit.notes:  # computed here, so that a cached unit carries them
-        _ = note.guid, note.content_hash
     return unit
 
 
@@ -104,9 +100,8 @@ def _key(deck: Deck, file: Path, cache: Cache | None) -> str | None:
         parts = [str(deck.manifest_path), file_digest(deck.manifest_path), str(file), file_digest(file)]
     except OSError:
         return None  # compiled uncached: the unit says what is wrong with the file
-    # the note types count as input: notes are made for them (and tests swap them at run time)
-    notetypes = [f"{nt.key}/{nt.version}/{nt.content_hash}" for nt in NOTE_TYPES.values()]
-    return cache_key("unit", *notetypes, *parts)
+    # the note types count as input: notes are made for them
+    return cache_key("unit", deck.notetypes.digest, *parts)
 
 
 class _Task:

@@ -49,3 +49,33 @@ def visible_text(html: str) -> str:
 
     html = re.sub(r"<style>.*?</style>", " ", html, flags=re.DOTALL)
     return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def study_everything(col: Collection, deck: str | None = None) -> int:
+    """Answer every card once with Easy (straight to review), as a student's first session would; returns how many.
+
+    `deck` names the top deck to study (default: every deck)."""
+    for did in col.decks.all_names_and_ids():
+        conf = col.decks.config_dict_for_deck_id(did.id)
+        conf["new"]["perDay"] = 9999
+        col.decks.save(conf)
+    answered = 0
+    tops = [d for d in col.decks.all_names_and_ids() if "::" not in d.name and d.name != "Default"]
+    for top in tops:
+        if deck is not None and top.name != deck:
+            continue
+        col.decks.select(top.id)
+        while (card := col.sched.getCard()) is not None:
+            col.sched.answerCard(card, 4)
+            answered += 1
+    return answered
+
+
+def history(col: Collection) -> dict:
+    """Per card (by note GUID and template ordinal): its review count, interval, due, type and revlog ids."""
+    out = {}
+    for cid in col.find_cards(""):
+        card = col.get_card(cid)
+        revlog = col.db.list("select id from revlog where cid = ? order by id", cid)
+        out[(card.note().guid, card.ord)] = (card.reps, card.ivl, card.due, card.type, tuple(revlog))
+    return out

@@ -11,9 +11,11 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 
+import tierdeck
 from tierdeck.cli import cli
 
 SAMPLE = Path(__file__).parent / "sample"
+BUILTIN_NOTETYPES = Path(tierdeck.__file__).parent / "data" / "notetypes"
 
 
 class Project:
@@ -35,6 +37,15 @@ class Project:
         text = path.read_text(encoding="utf-8")
         assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {relative}"
         path.write_text(text.replace(old, new), encoding="utf-8")
+
+    def own_notetype(self, key: str) -> Path:
+        """Copy tierdeck's built-in note type `key` into the project's notetypes/, as an author customising it."""
+        builtin = BUILTIN_NOTETYPES / f"{key}.yaml"
+        folder = self.root / "notetypes"
+        folder.mkdir(exist_ok=True)
+        shutil.copy(builtin, folder / builtin.name)
+        shutil.copy(BUILTIN_NOTETYPES / "tierdeck.css", folder / "tierdeck.css")
+        return folder / builtin.name
 
     def run(self, *args: str, env: dict | None = None):
         """Run `tierdeck ARGS` in the project folder; returns Click's Result (stdout and stderr apart)."""

@@ -113,3 +113,83 @@ def test_build__edited_text_updates_the_note_in_place(sample, tmp_path):
     assert "Resorbs mineralised bone" in after["bone-cells/osteoclast/role"]["Table"]
     assert col.note_count() == 9
     col.close()
+
+
+def _first_new_cards(col, deck: str, gather: int, count: int = 3) -> list[str]:
+    """The tiers of the first new cards the v3 scheduler gives for `deck` with new-card gather order `gather`."""
+    for did in col.decks.all_names_and_ids():
+        conf = col.decks.config_dict_for_deck_id(did.id)
+        conf["newGatherPriority"] = gather  # 0: deck, 1: ascending position
+        conf["new"]["perDay"] = 9999
+        col.decks.save(conf)
+    (top,) = [d.id for d in col.decks.all_names_and_ids() if d.name == deck]
+    col.decks.select(top)
+    queued = col.sched.get_queued_cards(fetch_limit=count).cards
+    return [next(t for t in col.get_card(c.card.id).note().tags if t.startswith("tier::")) for c in queued]
+
+
+def test_build__new_cards_arrive_tier_by_tier_under_both_gather_orders(sample, tmp_path):
+    # the basics file sorts after the advanced one: file order alone would put tier 2 first
+    (sample.root / "cards" / "sample" / "basics.yaml").rename(sample.root / "cards" / "sample" / "z-basics.yaml")
+    assert sample.run("build").exit_code == 0
+    col = open_collection(tmp_path / "student")
+    import_package(col, sample.root / "dist" / "sample.apkg")
+    assert col.v3_scheduler()
+    for gather in (0, 1):
+        assert _first_new_cards(col, "Sample Deck", gather) == ["tier::basics"] * 3, gather
+    # a release adding a card to the first tier: it still comes before the second tier's cards
+    sample.write(
+        "cards/sample/zz-more.yaml",
+        """
+        tier: basics
+        source: Test
+        cards:
+          - {type: basic, id: later, front: Added in v2?, back: Yes.}
+        """,
+    )
+    assert sample.run("build").exit_code == 0
+    import_package(col, sample.root / "dist" / "sample.apkg")
+    positions = {
+        col.get_card(cid).note()["CardId"]: (col.get_card(cid).due, col.get_card(cid).note().tags)
+        for cid in col.find_cards("is:new")
+    }
+    later = positions["later"][0]
+    assert all(later < due for due, tags in positions.values() if "tier::advanced" in tags)
+    col.close()
+
+
+def test_build__several_tiers_give_one_package_each(sample):
+    result = sample.run("build", "--tier", "basics", "--tier", "advanced", "-o", "out")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "sample: 13 cards (basics 6, advanced 7) -> out/sample.basics.apkg, out/sample.advanced.apkg\n"
+    )
+    assert not (sample.root / "decks" / "sample.lock").exists()  # tier builds leave lock files alone
+    result = sample.run("build", "--tier", "basics", "--tier", "nope")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: deck 'sample' has no tier 'nope'; its tiers are basics, advanced\n"
+
+
+def test_build__non_latin_row_and_column_titles_get_their_own_keys(mini, tmp_path):
+    mini.write(
+        "cards/a.yaml",
+        """
+        tier: one
+        source: Test
+        cards:
+          - type: table
+            id: greek
+            title: Γράμματα
+            columns: [Όνομα, Ήχος, Osteoblast]
+            rows:
+              - [Άλφα, a, x]
+              - [Βήτα, b, y]
+        """,
+    )
+    result = mini.run("build")
+    assert result.exit_code == 0, result.output
+    col = open_collection(tmp_path / "student")
+    import_package(col, mini.root / "dist" / "mini.apkg")
+    keys = sorted(col.get_note(nid)["CardId"] for nid in col.find_notes(""))
+    assert keys == ["greek/άλφα/osteoblast", "greek/άλφα/ήχος", "greek/βήτα/osteoblast", "greek/βήτα/ήχος"]
+    col.close()

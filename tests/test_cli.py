@@ -163,3 +163,28 @@ def test_build__a_full_disk_is_reported_plainly_not_as_a_bug(mini, monkeypatch):
         f"Error: cannot write {mini.root / 'dist' / 'mini.apkg'}: No space left on device; packages already there "
         "were left as they were (free some space, check permissions, or choose another folder with -o)\n"
     )
+
+
+def test_check__backslash_paths_get_a_hint_to_use_slashes(mini):
+    mini.write("cards/renal/a.yaml", CARDS)
+    mini.edit("decks/mini.yaml", "cards: [cards]", "cards: ['cards\\renal']")
+    result = mini.run("check")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "decks/mini.yaml:6: cards[0]: 'cards\\renal' uses '\\', which is not a folder separator here; use / in "
+        "paths, e.g. 'cards/renal' (it works on Windows too)\n"
+        "1 error; nothing was written\n"
+    )
+
+
+def test_check__tiers_out_of_alphabetical_order_are_a_warning(mini):
+    mini.write("cards/a.yaml", CARDS)
+    mini.edit("decks/mini.yaml", "title: 1 One", "title: One")
+    mini.edit("decks/mini.yaml", "title: 2 Two", "title: Advanced")
+    result = mini.run("check")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "decks/mini.yaml:3: warning: tiers: Anki lists subdecks alphabetically and, with its default new-card "
+        "order, studies them in that order: Advanced, One, not the order listed here; start each title with its "
+        "number, e.g. '1 Fundamentals'\n"
+    )

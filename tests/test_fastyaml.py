@@ -43,6 +43,7 @@ def test_fastyaml__same_data_as_pyyaml_on_every_shipped_benchmark_and_corpus_fil
         *sorted((REPO / "cards").rglob("*.yaml")),
         *sorted((REPO / "tests" / "sample").rglob("*.yaml")),
         *sorted((REPO / "tests" / "corpus").rglob("*.yaml")),
+        *sorted((REPO / "builder" / "data").rglob("*.yaml")),
         *_bench_files(tmp_path / "bench"),
     ]
     fast_count = 0

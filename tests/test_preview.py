@@ -12,7 +12,7 @@ from anki_engine import import_package, open_collection, visible_text
 from conftest import SAMPLE, Project
 
 from tierdeck import build as core
-from tierdeck.notetypes import NOTE_TYPES
+from tierdeck.notetypes import builtin
 from tierdeck.preview import preview_cards
 from tierdeck.templating import Context, TemplateError, parse, render_cards, render_nodes
 
@@ -112,7 +112,7 @@ def test_preview__cards_are_the_html_anki_renders_for_hints_colons_and_markup(mi
 
 def test_preview__uses_the_note_types_css_unchanged(sample):
     cards = preview_cards(core.load(sample.root))
-    assert {c.css for c in cards} == {nt.css for nt in NOTE_TYPES.values()}
+    assert {c.css for c in cards} == {nt.css for nt in builtin().values()}
 
 
 def test_templating__front_side_negated_sections_and_text_filter():
@@ -122,15 +122,15 @@ def test_templating__front_side_negated_sections_and_text_filter():
     assert render_nodes(parse("{{FrontSide}}<hr>"), Context({}, 1, False, {"FrontSide": "Q"})) == "Q<hr>"
 
 
-def test_templating__unknown_field_or_filter_is_an_error():
+def test_templating__unknown_field_is_an_error_and_an_unknown_filter_keeps_the_text():
     with pytest.raises(TemplateError, match="unknown field 'Nope'"):
         render_nodes(parse("{{Nope}}"), Context({}, 1, True))
-    with pytest.raises(TemplateError, match="filter 'hint'"):
-        render_nodes(parse("{{hint:A}}"), Context({"A": "x"}, 1, True))
+    assert render_nodes(parse("{{an-addon-filter:A}}"), Context({"A": "x"}, 1, True)) == "x"
+    assert "<details" in render_nodes(parse("{{hint:A}}"), Context({"A": "x"}, 1, True))
 
 
 def test_templating__term_without_reverse_makes_one_card():
-    term = NOTE_TYPES["term"]
+    term = builtin()["term"]
     assert [c.name for c in render_cards(term, ("T", "D", "", "", "", "t"))] == ["Term to definition"]
     assert len(render_cards(term, ("T", "D", "y", "", "", "t"))) == 2
 

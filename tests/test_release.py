@@ -2,54 +2,27 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import shutil
 import tempfile
 
-from anki_engine import ImportCounts, import_package, notes_by_card_id, open_collection
+from anki_engine import ImportCounts, history, import_package, notes_by_card_id, open_collection, study_everything
 
-from tierdeck.notetypes import BASIC, NOTE_TYPES
 
 V1, V2 = "1700000000", "1700864000"  # ten days apart
 
 
-def _study_everything(col):
-    """Answer every card once with Easy (straight to review), as a student's first session would."""
-    for did in col.decks.all_names_and_ids():
-        conf = col.decks.config_dict_for_deck_id(did.id)
-        conf["new"]["perDay"] = 9999
-        col.decks.save(conf)
-    (top,) = [d.id for d in col.decks.all_names_and_ids() if d.name == "Sample Deck"]
-    col.decks.select(top)
-    answered = 0
-    while (card := col.sched.getCard()) is not None:
-        col.sched.answerCard(card, 4)
-        answered += 1
-    return answered
-
-
-def _history(col):
-    """Per card (by note CardId and template ordinal): its review count, interval, due and revlog ids."""
-    out = {}
-    for cid in col.find_cards(""):
-        card = col.get_card(cid)
-        revlog = col.db.list("select id from revlog where cid = ? order by id", cid)
-        out[(card.note()["CardId"], card.ord)] = (card.reps, card.ivl, card.due, card.type, tuple(revlog))
-    return out
-
-
-def test_release__v2_reaches_a_student_who_studied_v1_without_losing_history(sample, tmp_path, monkeypatch):
+def test_release__v2_reaches_a_student_who_studied_v1_without_losing_history(sample, tmp_path):
     assert sample.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
     v1 = tmp_path / "v1.apkg"
     shutil.copy(sample.root / "dist" / "sample.apkg", v1)
 
     col = open_collection(tmp_path / "student")
     import_package(col, v1)
-    assert _study_everything(col) == 13
-    history = _history(col)
-    assert all(reps >= 1 for reps, *_ in history.values())
+    assert study_everything(col) == 13
+    before = history(col)
+    assert all(reps >= 1 for reps, *_ in before.values())
     mtimes = {key: note.mod for key, note in notes_by_card_id(col).items()}
 
     # v2: two edits, one card added, one removed, and the Basic note type's CSS changed.
@@ -60,9 +33,9 @@ def test_release__v2_reaches_a_student_who_studied_v1_without_losing_history(sam
         "  - type: basic\n    id: h2o\n    tier: basics\n    front: Formula of water?\n    back: H<sub>2</sub>O\n",
         "  - type: basic\n    id: new-card\n    front: Where are PR-A and PR-B found?\n    back: In osteoblasts and osteoclasts.\n",
     )
-    monkeypatch.setitem(
-        NOTE_TYPES, "basic", dataclasses.replace(BASIC, css=BASIC.css + "\n.td-prompt { color: #123456; }")
-    )
+    sample.own_notetype("basic")
+    css = sample.root / "notetypes" / "tierdeck.css"
+    css.write_text(css.read_text() + "\n.td-prompt { color: #123456; }\n")
     result = sample.run("build", env={"SOURCE_DATE_EPOCH": V2})
     assert result.exit_code == 0
     assert result.stdout.endswith("(1 added, 2 changed, 1 removed since the lock file)\n")
@@ -77,8 +50,9 @@ def test_release__v2_reaches_a_student_who_studied_v1_without_losing_history(sam
     assert col.note_count() == 10
     assert ".td-prompt { color: #123456; }" in col.models.by_name("tierdeck Basic")["css"]
 
-    for key, before in history.items():
-        assert _history(col)[key] == before, f"review history of {key} changed"
+    after = history(col)
+    for key, studied in before.items():
+        assert after[key] == studied, f"review history of {key} changed"
     unchanged = set(mtimes) - {"osteoclast-role", "remodeling-cells", "h2o"}
     assert {k: notes[k].mod for k in unchanged} == {k: mtimes[k] for k in unchanged}
     assert notes["osteoclast-role"].mod == int(V2)
@@ -132,22 +106,29 @@ def test_release__locked_build_fails_when_the_lock_would_change(sample):
     assert apkg.read_bytes() == before
 
 
-def test_release__adding_a_field_without_a_version_bump_is_rejected(sample, monkeypatch):
+def test_release__adding_a_field_without_a_version_bump_is_rejected(sample):
     assert sample.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
-    monkeypatch.setitem(NOTE_TYPES, "basic", dataclasses.replace(BASIC, fields=(*BASIC.fields, "Mnemonic")))
+    notetype = sample.own_notetype("basic")
+    sample.edit("notetypes/basic.yaml", "fields: [Front, Back, Extra, Source, CardId]", "fields: [Front, Back, Extra, Source, CardId, Mnemonic]")
     result = sample.run("check")
     assert result.exit_code == 1
     assert result.stderr == (
-        "decks/sample.lock:1: note type 'tierdeck Basic' changed its fields or templates (fields added: Mnemonic) "
-        "but kept version 1; students' Anki would keep the old note type and silently skip every update to its "
-        "notes. Give it version 2 in builder/notetypes.py\n"
+        "notetypes/basic.yaml:1: note type 'tierdeck Basic' changed its fields or templates (fields added: "
+        "Mnemonic) but kept version 1. Anki would not update the notes students already have: it reports them as "
+        "conflicting and keeps the old ones. With a new version, students who have the deck must import it with "
+        "'Merge note types' ticked (Anki 23.10 or later) to keep receiving updates of these notes; new students are "
+        f"not affected. To go ahead, give it 'version: 2' (and remove its 'id' line) in {notetype}\n"
         "1 error; nothing was written\n"
     )
 
 
-def test_release__template_css_change_alone_is_allowed_and_restamps_the_note_type(sample, monkeypatch):
+def test_release__template_css_change_alone_is_allowed_and_restamps_the_note_type(sample):
     assert sample.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
-    monkeypatch.setitem(NOTE_TYPES, "basic", dataclasses.replace(BASIC, css=BASIC.css + "\n/* tweak */"))
+    sample.own_notetype("basic")
+    sample.edit("notetypes/basic.yaml", "css_file: tierdeck.css", "css_file: tierdeck.css\ncss_file_note: x")
+    sample.edit("notetypes/basic.yaml", "css_file_note: x", "")
+    css = sample.root / "notetypes" / "tierdeck.css"
+    css.write_text(css.read_text() + "\n/* tweak */\n")
     assert sample.run("check").exit_code == 0
     assert sample.run("build", env={"SOURCE_DATE_EPOCH": V2}).exit_code == 0
     lock = json.loads((sample.root / "decks" / "sample.lock").read_text())
