@@ -264,7 +264,8 @@ def check(root: Path | None = None, manifests: list[Path] | None = None, strict:
     report = load(root, manifests)
     problems = list(report.warnings)
     if strict:
-        problems += _missing_evidence(report)
+        locator = yamlio.Locator()
+        problems += [locator.resolve(d) for d in _missing_evidence(report)]
     if strict and problems:
         raise InputError([replace(d, level="error") for d in problems])
     record.put(report, (tuple(report.summaries), report.warnings))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from difflib import get_close_matches
 from typing import Any
 
 from tierdeck.cloze import CLOZE_RE, ONE_COLON, hidden, nested_opener, parse_clozes, revealed, unclosed_openers
@@ -30,7 +31,8 @@ class NoteParts:
     fields: dict[str, str]
     where: YamlPath = ()  # below the card: where this note comes from (a table cell's row)
     extra: Any = None  # a table row's own extra text, used instead of the card's
-    evidence: Evidence | None = None  # a table row's own evidence
+    evidence: Evidence | None = None  # a table row's (or cell's) own evidence
+    evidence_at: YamlPath = ()  # where that evidence is written, below the card
 
 
 class Kind:
@@ -143,7 +145,11 @@ class Table(Kind):
                     "Row": cells[i][0],
                     "Column": headers[j],
                 }
-                notes.append(NoteParts(key, fields, ("rows", i), extra, row.evidence))
+                if column_keys[j] in row.cell_evidence:
+                    evidence, at = row.cell_evidence[column_keys[j]], ("rows", i, "cell_evidence", column_keys[j])
+                else:
+                    evidence, at = row.evidence, ("rows", i, "evidence")
+                notes.append(NoteParts(key, fields, ("rows", i), extra, evidence, at))
         return notes
 
     def check(self, card):
@@ -172,6 +178,16 @@ class Table(Kind):
                     )
                 )
         row_keys, column_keys = table_keys(card)
+        for i, row in enumerate(card.rows):
+            for key in row.cell_evidence:
+                if key not in column_keys[1:]:
+                    hint = f"did you mean '{m[0]}'?" if (m := get_close_matches(key, column_keys[1:], 1)) else ""
+                    problems.append(
+                        (
+                            ("rows", i, "cell_evidence", key),
+                            f"'{key}' is not a key of an asked column; {hint or 'use one of: ' + ', '.join(column_keys[1:])}",
+                        )
+                    )
         for what, keys in (("row", row_keys), ("column", column_keys)):
             seen: dict[str, int] = {}
             for index, key in enumerate(keys):

@@ -321,6 +321,8 @@ def _check_card(ref: CardRef) -> list[Diagnostic]:
     for index, row in enumerate(getattr(card, "rows", ())):
         if row.evidence is not None:
             problems += _check_evidence(ref.file, (*ref.path, "rows", index, "evidence"), row.evidence)
+        for column, evidence in row.cell_evidence.items():
+            problems += _check_evidence(ref.file, (*ref.path, "rows", index, "cell_evidence", column), evidence)
     return problems
 
 

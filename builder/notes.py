@@ -99,6 +99,11 @@ class _Fields:
         self.problems: list[Diagnostic] = []
 
     def __call__(self, text: str | None, *where: str | int) -> str:
+        """`text` (at `where` below the card) as safe HTML with its media packed."""
+        return self.at(text, (*self.ref.path, *where))
+
+    def at(self, text: str | None, path: YamlPath) -> str:
+        """`text` at `path` in the card file as safe HTML with its media packed."""
         if text is None:
             return ""
         html, problems = _render(text, self.html)
@@ -107,10 +112,11 @@ class _Fields:
             self.media += found
             problems = (*problems, *media_problems)
         for problem in problems:
-            self.problem(where, problem)
+            self.problems.append(Diagnostic(self.ref.file, f"{format_path(path)}: {problem}", path=path))
         return html
 
     def problem(self, where: tuple, message: str) -> None:
+        """A problem at `where` below the card."""
         path = (*self.ref.path, *where)
         self.problems.append(Diagnostic(self.ref.file, f"{format_path(path)}: {message}", path=path))
 
@@ -149,11 +155,13 @@ def expand(
         fields = dict(part.fields)
         if hint and kind.prompt_field:
             fields[kind.prompt_field] = fields.get(kind.prompt_field, "") + _hint_html(hint)
-        evidence = part.evidence or ref.evidence
-        if evidence is not None and evidence.note is not None:
-            note_html = f(evidence.note, *part.where, "evidence", "note")
-        else:
-            note_html = ""
+        if part.evidence is not None:
+            evidence, at = part.evidence, (*ref.path, *part.evidence_at)
+        elif card.evidence is not None:
+            evidence, at = card.evidence, (*ref.path, "evidence")
+        else:  # the file's default, written at its top
+            evidence, at = ref.evidence, ("evidence",)
+        note_html = f.at(evidence.note, (*at, "note")) if evidence is not None and evidence.note else ""
         part_extra = extra if part.extra is None else part.extra
         fields["Extra"] = _extra_html(evidence, note_html, part_extra, ref.collapse_extra)
         fields["Source"] = source

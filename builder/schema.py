@@ -149,6 +149,9 @@ class Row(_Model):
     cells: list[Text]
     extra: Text | None = Field(None, description="Markdown context under the answer of this row's cells.")
     evidence: Evidence | None = Field(None, description="Evidence for this row's cells; defaults to the table's.")
+    cell_evidence: dict[str, Evidence] = Field(
+        default_factory=dict, description="Evidence for single cells of this row, by column key (id or slug)."
+    )
 
     @model_validator(mode="before")
     @classmethod
