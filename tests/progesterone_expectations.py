@@ -31,95 +31,53 @@ GLOSSARY_TERM_IDS = {
 
 # (table card id, first cell of the row, column header) for every cell
 # outside the first column: 12 in the protocol table, 10 in the systemic one.
+# Texts as rendered (the Row and Column fields). Two were reworded in v1.1.0 and
+# keep their old keys through an explicit id: see TABLE_ROW_KEYS and
+# TABLE_COLUMN_KEYS.
 TABLE_CELLS = [
     ("table-protocol-components", "Progesterone", "Primary Purpose"),
     ("table-protocol-components", "Progesterone", "Administration"),
     ("table-protocol-components", "Progesterone", "Impact on Bone Health"),
-    (
-        "table-protocol-components",
-        "Testosterone Cypionate (Low-Dose)",
-        "Primary Purpose",
-    ),
-    (
-        "table-protocol-components",
-        "Testosterone Cypionate (Low-Dose)",
-        "Administration",
-    ),
-    (
-        "table-protocol-components",
-        "Testosterone Cypionate (Low-Dose)",
-        "Impact on Bone Health",
-    ),
+    ("table-protocol-components", "Testosterone Cypionate (Low-Dose)", "Primary Purpose"),
+    ("table-protocol-components", "Testosterone Cypionate (Low-Dose)", "Administration"),
+    ("table-protocol-components", "Testosterone Cypionate (Low-Dose)", "Impact on Bone Health"),
     ("table-protocol-components", "Estradiol (if indicated)", "Primary Purpose"),
     ("table-protocol-components", "Estradiol (if indicated)", "Administration"),
     ("table-protocol-components", "Estradiol (if indicated)", "Impact on Bone Health"),
-    ("table-protocol-components", "Anastrozole (Pellet Therapy)", "Primary Purpose"),
-    ("table-protocol-components", "Anastrozole (Pellet Therapy)", "Administration"),
-    (
-        "table-protocol-components",
-        "Anastrozole (Pellet Therapy)",
-        "Impact on Bone Health",
-    ),
-    (
-        "table-systemic-factors",
-        "HPG Axis Hormones (Estrogen, Testosterone)",
-        "Mechanism of Influence on Bone",
-    ),
-    (
-        "table-systemic-factors",
-        "HPG Axis Hormones (Estrogen, Testosterone)",
-        "Relevance to Progesterone Deficiency",
-    ),
-    (
-        "table-systemic-factors",
-        "HPA Axis Hormones (Cortisol)",
-        "Mechanism of Influence on Bone",
-    ),
-    (
-        "table-systemic-factors",
-        "HPA Axis Hormones (Cortisol)",
-        "Relevance to Progesterone Deficiency",
-    ),
-    (
-        "table-systemic-factors",
-        "HPT Axis Hormones (Thyroid)",
-        "Mechanism of Influence on Bone",
-    ),
-    (
-        "table-systemic-factors",
-        "HPT Axis Hormones (Thyroid)",
-        "Relevance to Progesterone Deficiency",
-    ),
-    (
-        "table-systemic-factors",
-        "Inflammation (Cytokines)",
-        "Mechanism of Influence on Bone",
-    ),
-    (
-        "table-systemic-factors",
-        "Inflammation (Cytokines)",
-        "Relevance to Progesterone Deficiency",
-    ),
-    (
-        "table-systemic-factors",
-        "Metabolic Health (Insulin Sensitivity)",
-        "Mechanism of Influence on Bone",
-    ),
-    (
-        "table-systemic-factors",
-        "Metabolic Health (Insulin Sensitivity)",
-        "Relevance to Progesterone Deficiency",
-    ),
+    ("table-protocol-components", "Anastrozole (alongside testosterone pellets)", "Primary Purpose"),
+    ("table-protocol-components", "Anastrozole (alongside testosterone pellets)", "Administration"),
+    ("table-protocol-components", "Anastrozole (alongside testosterone pellets)", "Impact on Bone Health"),
+    ("table-systemic-factors", "HPG Axis Hormones (Estrogen, Testosterone)", "Mechanism of Influence on Bone"),
+    ("table-systemic-factors", "HPG Axis Hormones (Estrogen, Testosterone)", "Claimed link to low progesterone"),
+    ("table-systemic-factors", "HPA Axis Hormones (Cortisol)", "Mechanism of Influence on Bone"),
+    ("table-systemic-factors", "HPA Axis Hormones (Cortisol)", "Claimed link to low progesterone"),
+    ("table-systemic-factors", "HPT Axis Hormones (Thyroid)", "Mechanism of Influence on Bone"),
+    ("table-systemic-factors", "HPT Axis Hormones (Thyroid)", "Claimed link to low progesterone"),
+    ("table-systemic-factors", "Inflammation (Cytokines)", "Mechanism of Influence on Bone"),
+    ("table-systemic-factors", "Inflammation (Cytokines)", "Claimed link to low progesterone"),
+    ("table-systemic-factors", "Metabolic Health (Insulin Sensitivity)", "Mechanism of Influence on Bone"),
+    ("table-systemic-factors", "Metabolic Health (Insulin Sensitivity)", "Claimed link to low progesterone"),
 ]
 
-# Mechanism card id -> its steps, exactly as written in the YAML, in order.
+# Where a first cell or header no longer slugifies to its key (the note key is
+# "<table id>/<row key>/<column key>"), the key it keeps; every other row and
+# column key is the slug of its text.
+TABLE_ROW_KEYS = {
+    ("table-protocol-components", "Anastrozole (alongside testosterone pellets)"): "anastrozole-pellet-therapy",
+}
+TABLE_COLUMN_KEYS = {
+    ("table-systemic-factors", "Claimed link to low progesterone"): "relevance-to-progesterone-deficiency",
+}
+
+# Mechanism card id -> its steps, exactly as written in the YAML (plain text, so
+# also as rendered), in order. mech-estrogen-dominance keeps only the article's
+# own three-step claim (review F2).
 MECHANISMS = {
     "mech-bone-remodeling-balance": [
-        "Osteoclasts resorb old bone tissue",
-        "Osteoblasts build new bone matrix",
-        "Formation and resorption stay in equilibrium",
-        "Bone strength and density are maintained",
-        "If the balance falters, bone integrity can be compromised",
+        "Osteoclasts first resorb a small packet of old bone",
+        "Osteoblasts then refill the cavity with new bone matrix",
+        "Formation matching resorption keeps the skeleton in equilibrium",
+        "Bone strength and density are maintained through life",
     ],
     "mech-pr-complex-transcription": [
         "Progesterone binds progesterone receptors in bone cells",
@@ -129,38 +87,33 @@ MECHANISMS = {
     ],
     "mech-deficiency-bone-loss": [
         "Progesterone levels decline",
-        "Stimulatory signals to osteoblasts may weaken",
-        "New bone formation is reduced",
-        "Regulatory influence over osteoclasts might diminish",
-        "Bone resorption may go unchecked",
-        "Breakdown outpaces formation, creating a skeletal mass deficit",
-        "Bone density falls and fracture vulnerability rises",
+        "Stimulation of osteoblasts may weaken and restraint of osteoclasts diminish",
+        "Bone resorption outpaces bone formation",
+        "A deficit in skeletal mass builds over time",
+        "Bone density can gradually fall and fracture risk may rise",
     ],
     "mech-estrogen-dominance": [
         "Estrogen is high relative to progesterone",
-        "Estrogen's anti-resorptive effect is present",
-        "Progesterone is too low to stimulate bone formation",
-        "The bone remodeling equation stays unbalanced",
+        "Progesterone is too low to balance the bone remodeling equation",
         "Bone loss can still occur",
     ],
     "mech-menopausal-decline": [
         "Progesterone declines in perimenopause and post-menopause",
         "Its protective effects on bone diminish",
-        "Bone turnover can accelerate",
-        "Resorption is favored over formation",
-        "The skeleton grows more vulnerable to aging and metabolic stressors",
+        "The skeleton becomes more vulnerable to aging and metabolic stressors",
+        "The decline can also accelerate bone turnover, favoring resorption",
     ],
     "mech-gh-peptides": [
-        "A growth hormone peptide is given",
-        "The body's natural growth hormone production is stimulated",
-        "Growth hormone influences bone density and tissue repair",
+        "A growth hormone secretagogue peptide acts on the pituitary",
+        "The pituitary releases more of the body's own growth hormone",
+        "Growth hormone, largely via IGF-1, influences bone density and tissue repair",
         "Anabolic processes, including skeletal maintenance, may be enhanced",
     ],
     "mech-pr-signalling": [
         "Progesterone binds PR-A or PR-B",
         "The receptor undergoes a conformational change",
         "The receptor dimerizes",
-        "The dimer translocates to the nucleus",
+        "The dimer acts in the nucleus, where PR mostly resides",
         "It binds progesterone response elements (PREs) in target-gene promoters",
         "Target-gene transcription is activated or repressed",
         "Alkaline phosphatase and osteocalcin expression is upregulated",
@@ -168,8 +121,8 @@ MECHANISMS = {
     "mech-pr-a-vs-pr-b": [
         "PR-B often acts as a transcriptional activator",
         "PR-A can act as a dominant repressor of PR-B-mediated transcription",
-        "The PR-A/PR-B balance dictates the bone cell's response",
-        "Differing isoform ratios contribute to contradictory study findings",
+        "So the PR-A/PR-B balance in a bone cell can dictate its response",
+        "Differing isoform ratios may explain contradictory study findings",
     ],
     "mech-hpg-ripple": [
         "The HPG axis becomes dysregulated",
@@ -186,16 +139,15 @@ MECHANISMS = {
     ],
     "mech-low-progesterone-stress": [
         "Progesterone levels are low",
-        "The body's buffering of stress hormones may be compromised",
+        "Its calming, anti-inflammatory buffering of stress hormones may be lost",
         "Hormonal imbalance and chronic stress converge",
         "Skeletal demineralization accelerates",
     ],
     "mech-inflammatory-cytokines": [
-        "Metabolic dysregulation fosters chronic low-grade inflammation",
-        "Pro-inflammatory cytokines (IL-6, TNF-alpha) are upregulated",
-        "Cytokines stimulate osteoclast differentiation and activity",
+        "Chronic low-grade inflammation, often associated with metabolic dysregulation",
+        "Pro-inflammatory cytokines (such as IL-6, TNF-alpha) are upregulated",
+        "They stimulate osteoclast differentiation and activity",
         "Bone resorption increases",
-        "Progesterone's anti-inflammatory action may mitigate some of this",
     ],
     "mech-insulin-resistance": [
         "Insulin resistance and dysglycemia develop",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from anki_engine import import_package, open_collection, visible_text
 from conftest import Project
-from progesterone_expectations import GLOSSARY_TERM_IDS, MECHANISMS, TABLE_CELLS
+from progesterone_expectations import GLOSSARY_TERM_IDS, MECHANISMS, TABLE_CELLS, TABLE_COLUMN_KEYS, TABLE_ROW_KEYS
 
 from tierdeck.schema import slugify
 
@@ -81,7 +81,9 @@ def test_deck__all_22_table_cells_are_cards(student):
     notes = _notes(student)
     assert len(TABLE_CELLS) == 22
     for table, row, column in TABLE_CELLS:
-        note = notes[f"{table}/{slugify(row)}/{slugify(column)}"]
+        row_key = TABLE_ROW_KEYS.get((table, row), slugify(row))
+        column_key = TABLE_COLUMN_KEYS.get((table, column), slugify(column))
+        note = notes[f"{table}/{row_key}/{column_key}"]
         assert visible_text(note["Row"]) == row and visible_text(note["Column"]) == column
         (card,) = note.cards()
         assert "[...]" in visible_text(card.question())
