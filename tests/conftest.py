@@ -60,6 +60,14 @@ class Project:
             os.chdir(old)
 
 
+@pytest.fixture(autouse=True)
+def crash_logs(tmp_path_factory, monkeypatch) -> Path:
+    """Every test's crash logs go to a folder of its own, never the system temp folder."""
+    folder = tmp_path_factory.mktemp("crash-logs")
+    monkeypatch.setenv("TIERDECK_CRASH_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     """An empty project (decks/ and cards/) in tmp_path."""

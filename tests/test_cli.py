@@ -119,12 +119,7 @@ def test_cli__outside_a_project_is_a_usage_error(tmp_path, monkeypatch):
     assert result.stderr.startswith(f"Error: no decks/ folder in {tmp_path.resolve()} or any folder above it;")
 
 
-def test_cli__internal_error_is_reported_as_a_bug_with_a_log(mini, monkeypatch, tmp_path):
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    import tempfile
-
-    monkeypatch.setattr(tempfile, "tempdir", None)
-
+def test_cli__internal_error_is_reported_as_a_bug_with_a_log(mini, monkeypatch, crash_logs):
     def broken(*args, **kwargs):
         raise KeyError("boom")
 
@@ -134,7 +129,8 @@ def test_cli__internal_error_is_reported_as_a_bug_with_a_log(mini, monkeypatch, 
     first, second = result.stderr.splitlines()
     assert first == "tierdeck: internal error: KeyError: 'boom'"
     assert second.startswith("This is a bug in tierdeck, not a problem with your cards. Please report it at ")
-    (log,) = tmp_path.glob("tierdeck-crash-*.log")
+    (log,) = crash_logs.glob("tierdeck-crash-*.log")
+    assert f"(the traceback is in {log})" in second
     assert "Traceback" in log.read_text() and "KeyError: 'boom'" in log.read_text()
 
 

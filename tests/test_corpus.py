@@ -155,12 +155,8 @@ CARDS = """
 
 
 @pytest.fixture
-def built(mini, monkeypatch, tmp_path_factory):
-    """A project built once (dist/mini.apkg exists), crash logs kept out of the project and of /tmp."""
-    import tempfile
-
-    monkeypatch.setenv("TMPDIR", str(tmp_path_factory.mktemp("logs")))
-    monkeypatch.setattr(tempfile, "tempdir", None)
+def built(mini):
+    """A project built once (dist/mini.apkg exists) with an edit waiting to be built."""
     mini.write("cards/a.yaml", CARDS)
     assert mini.run("build").exit_code == 0
     mini.edit("cards/a.yaml", "They resorb bone.", "They resorb old bone.")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from anki_engine import import_package, open_collection, visible_text
+from card_metrics import chromium_path, launch
 from conftest import SAMPLE, Project
 
 from tierdeck import build as core
@@ -16,16 +17,6 @@ from tierdeck.notetypes import builtin
 from tierdeck.preview import preview_cards
 from tierdeck.templating import Context, TemplateError, parse, render_cards, render_nodes
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Written on every run for review (gitignored); docs/preview.png is a copy of it, refreshed by hand.
 SCREENSHOT = Path(__file__).parent / "artifacts" / "preview.png"
 
@@ -151,10 +142,11 @@ def site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
+    executable = chromium_path()  # skips (or on CI fails) without the system's Chromium
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright, executable)
         yield browser
         browser.close()
 
