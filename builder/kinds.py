@@ -263,6 +263,12 @@ def cloze_problems(text: str) -> list[str]:
             return ["a cloze deletion takes two colons; write {{c1::answer}}, not {{c1:answer}}"]
         return ["a cloze card needs at least one deletion; mark the answer like {{c1::answer}}"]
     problems = []
+    for number, answer in deletions:
+        if any(answer.count(opening) > answer.count(closing) for opening, closing in (("\\(", "\\)"), ("\\[", "\\]"))):
+            problems.append(
+                f"the formula in deletion c{number} holds '}}}}', which ends the deletion early in Anki; put a space "
+                "between the two braces ('} }'), which MathJax ignores"
+            )
     if any(int(number) == 0 for number, _ in deletions):
         problems.append("cloze deletions are numbered from 1; write {{c1::...}} instead of {{c0::...}}")
     if any(not answer.split("::", 1)[0].strip() for _, answer in deletions):

@@ -7,6 +7,7 @@ the sanitiser would remove is reported to the author as an error first, so nothi
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 
@@ -58,6 +59,9 @@ ALLOWED_TAGS = frozenset(
         "mark",
         "small",
         "caption",
+        "font",  # <font color>: how Anki's own editor colours text
+        "details",  # a disclosure the student opens by tapping: no script needed
+        "summary",
     ]
 )
 ALLOWED_ATTRIBUTES = {
@@ -69,7 +73,18 @@ ALLOWED_ATTRIBUTES = {
     "code": {"class"},  # markdown code fences name their language: ```python -> class="language-python"
     "span": {"class"},
     "div": {"class"},
+    "font": {"color"},
+    "details": {"open"},
+    "*": {"style", "dir"},  # any allowed tag; `style` keeps only STYLE_PROPERTIES
 }
+# Inline CSS the sanitiser keeps: colour and emphasis, as colour-coded medical decks use them. Anything that
+# can move, hide or resize content (position, display, font-size, width, ...) stays out: a card must fit a
+# phone and show its answer only when asked.
+STYLE_PROPERTIES = frozenset(
+    {"color", "background-color", "font-weight", "font-style", "text-decoration", "text-align"}
+)
+_DIRECTIONS = frozenset({"ltr", "rtl", "auto"})
+_UNSAFE_CSS_VALUE = re.compile(r"url\(|expression\(|\\|/\*|@import|javascript:", re.IGNORECASE)
 # A whole comparison table is a few hundred tags; thousands in one field are a mistake or an attack.
 MAX_TAGS = 2_000
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -111,6 +126,10 @@ def _url_allowed(tag: str, attribute: str, value: str) -> bool:
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     if attribute in ("href", "src") and not _url_allowed(tag, attribute, value):
         return None
+    if attribute == "dir" and value.strip().lower() not in _DIRECTIONS:
+        return None
+    if attribute == "style" and _UNSAFE_CSS_VALUE.search(value):
+        return None
     return value
 
 
@@ -149,11 +168,34 @@ def audit(fragment: str) -> list[str]:
                 problems[
                     f"the event handler '{shown(key, 20)}' on <{tag}> is not allowed (cards run no scripts); remove it"
                 ] = None
-            elif key not in ALLOWED_ATTRIBUTES.get(tag, ()):
+            elif key == "style":
+                for problem in _style_problems(value):
+                    problems[problem] = None
+            elif key == "dir" and value.strip().lower() not in _DIRECTIONS:
+                problems[f"dir='{shown(value, 20)}' is not a direction; write dir=\"rtl\", \"ltr\" or \"auto\""] = None
+            elif key not in ALLOWED_ATTRIBUTES.get(tag, ()) and key not in ALLOWED_ATTRIBUTES["*"]:
                 problems[f"the attribute '{shown(key, 20)}' on <{tag}> is not allowed; remove it"] = None
             elif key in ("href", "src") and not _url_allowed(tag, key, value):
                 problems[_url_problem(tag, key, _normalised_url(value))] = None
     return list(problems)
+
+
+def _style_problems(style: str) -> list[str]:
+    """What of an inline style the sanitiser would drop: properties outside the allowlist, unsafe values."""
+    problems = []
+    for declaration in style.split(";"):
+        if not declaration.strip():
+            continue
+        name, _, value = declaration.partition(":")
+        name = name.strip().lower()
+        if name not in STYLE_PROPERTIES:
+            problems.append(
+                f"the CSS property '{shown(name, 30)}' in style is not kept (it could move, hide or resize the card); "
+                f"use only {', '.join(sorted(STYLE_PROPERTIES))}"
+            )
+        elif _UNSAFE_CSS_VALUE.search(value) or not value.strip():
+            problems.append(f"the value of '{name}' in style is not kept ('{shown(value.strip(), 30)}'); write a plain value")
+    return problems
 
 
 def _url_problem(tag: str, attribute: str, url: str) -> str:
@@ -201,6 +243,7 @@ def sanitise(fragment: str) -> str:
         tags=set(ALLOWED_TAGS),
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
         attribute_filter=_attribute_filter,
+        filter_style_properties=set(STYLE_PROPERTIES),
         url_schemes=set(LINK_SCHEMES) | {"data"},
         strip_comments=True,
         link_rel="noopener noreferrer",
@@ -220,7 +263,16 @@ _SHOWS_NOTHING = (
 
 
 def render(text: str, as_html: bool = False) -> tuple[str, list[str]]:
-    """Card text (markdown, or HTML with `as_html`) as safe HTML, and what the author wrote that is not allowed."""
+    """Card text (markdown, or HTML with `as_html`) as safe HTML, and what the author wrote that is not allowed.
+
+    MathJax formulas, `\\(...\\)` and `\\[...\\]` as Anki writes them, reach the field exactly as written:
+    markdown would eat their backslashes and read `*` and `_` in them as emphasis.
+    """
+    if "\\(" in text or "\\[" in text:
+        cut, formulas = _cut_math(text)
+        if formulas:
+            rendered, problems = render(cut, as_html)
+            return _put_back_math(rendered, formulas, as_html), problems
     rendered, marked_up = (text, True) if as_html else _markdown(text)
     if not marked_up:  # plain text shows itself, unless it is blank
         return rendered, [_SHOWS_NOTHING] if not text or text.isspace() else []
@@ -240,6 +292,41 @@ def render(text: str, as_html: bool = False) -> tuple[str, list[str]]:
         )
     safe = sanitise(rendered)
     return safe, problems or _blank(safe)
+
+
+_MATH_DELIMITERS = (("\\(", "\\)"), ("\\[", "\\]"))
+
+
+def _cut_math(text: str) -> tuple[str, dict[str, str]]:
+    """`text` with each formula replaced by a token markdown leaves alone, and the formulas by token.
+
+    A scan with `str.find`, not a regex: a field of unclosed `\\(` stays linear."""
+    nonce = hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
+    formulas: dict[str, str] = {}
+    out, position = [], 0
+    while True:
+        starts = [(text.find(opening, position), opening, closing) for opening, closing in _MATH_DELIMITERS]
+        starts = [found for found in starts if found[0] != -1]
+        if not starts:
+            break
+        start, opening, closing = min(starts)
+        end = text.find(closing, start + 2)
+        if end == -1:
+            break
+        token = f"TDMATH{nonce}N{len(formulas)}E"
+        formulas[token] = text[start : end + 2]
+        out += [text[position:start], token]
+        position = end + 2
+    out.append(text[position:])
+    return "".join(out), formulas
+
+
+def _put_back_math(rendered: str, formulas: dict[str, str], as_html: bool) -> str:
+    """The formulas in place of their tokens, as text of the HTML (an HTML field keeps its entities)."""
+    for token, formula in formulas.items():
+        shown = formula.replace("<", "&lt;").replace(">", "&gt;") if as_html else html.escape(formula, quote=False)
+        rendered = rendered.replace(token, shown)
+    return rendered
 
 
 def safe_markdown(text: str) -> str:

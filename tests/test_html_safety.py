@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tierdeck import render as render_module
-from tierdeck.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, audit, markdown, plain_text, render, sanitise
+from tierdeck.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, STYLE_PROPERTIES, audit, markdown, plain_text, render, sanitise
 
 LATEX = (
     "Anki LaTeX ([latex], [$], [$$]) is not allowed: it runs the LaTeX installed on the student's computer; "
@@ -84,8 +84,14 @@ HOSTILE = [
     ),
     (
         "style attribute with url()",
-        '<span style="background: url(https://evil.example/t.png)">x</span>',
-        "the attribute 'style' on <span> is not allowed; remove it",
+        '<span style="background-color: url(https://evil.test/t)">x</span>',
+        "the value of 'background-color' in style is not kept ('url(https://evil.test/t)'); write a plain value",
+    ),
+    (
+        "style that moves the card",
+        '<div style="position: fixed; top: 0">covers the card</div>',
+        "the CSS property 'position' in style is not kept (it could move, hide or resize the card); use only "
+        "background-color, color, font-style, font-weight, text-align, text-decoration",
     ),
     ("svg with a script", "<svg><script>alert(1)</script></svg>", "the HTML tag <svg> is not allowed; remove it"),
     ("svg onload", '<svg onload="alert(1)"></svg>', "the HTML tag <svg> is not allowed; remove it"),
@@ -131,6 +137,15 @@ class _Markup(HTMLParser):
         self.comments.append(data)
 
 
+def _safe_style(style: str) -> bool:
+    """Only colour and emphasis properties, with plain values (no url(), no expression())."""
+    for declaration in filter(str.strip, style.split(";")):
+        name, _, value = declaration.partition(":")
+        if name.strip().lower() not in STYLE_PROPERTIES or re.search(r"url|expression|\\", value, re.IGNORECASE):
+            return False
+    return True
+
+
 def unsafe_parts(fragment: str) -> list[str]:
     """What in `fragment` could run code, load something hostile or leave the card: empty when it is safe."""
     parser = _Markup()
@@ -142,11 +157,15 @@ def unsafe_parts(fragment: str) -> list[str]:
             found.append(f"<{tag}>")
         for name, value in attrs:
             url = re.sub(r"[\x00-\x20]", "", value).lower()
-            allowed = {*ALLOWED_ATTRIBUTES.get(tag, ()), *(("rel",) if tag == "a" else ())}  # nh3 adds rel
+            allowed = {*ALLOWED_ATTRIBUTES.get(tag, ()), *ALLOWED_ATTRIBUTES["*"], *(("rel",) if tag == "a" else ())}
             absolute = ":" in url.split("/", 1)[0]
             safe_url = url.startswith(SAFE_SCHEMES) or (tag == "img" and bool(SAFE_DATA_IMAGE.match(url)))
-            if name.startswith("on") or name == "style" or name not in allowed:
+            if name.startswith("on") or name not in allowed:
                 found.append(f"<{tag} {name}>")
+            elif name == "style" and not _safe_style(value):
+                found.append(f"<{tag} style={value!r}>")
+            elif name == "dir" and value not in ("ltr", "rtl", "auto"):
+                found.append(f"<{tag} dir={value!r}>")
             elif name in ("href", "src") and absolute and not safe_url:
                 found.append(f"<{tag} {name}={value!r}>")
     if re.search(r"\[(\$\$?|latex)\]", fragment, re.IGNORECASE):
@@ -247,6 +266,11 @@ NEEDED = """
 
           A line<br>break, and an image: <img src="x.png" alt="bone">
         extra: "<b>bold</b>, <i>italic</i>, <u>under</u>, <mark>marked</mark> and [a link](https://example.org/bone)"
+      - type: basic
+        id: colours
+        front: '<span style="color: #c00; font-weight: bold">Red bold</span>, <font color="blue">blue</font>?'
+        back: '<p dir="rtl">مرحبا</p><details><summary>More</summary>Hidden until tapped.</details>'
+
 """
 
 
@@ -280,6 +304,10 @@ def test_html_safety__markup_students_need_survives_into_the_collection(mini):
         "<mark>marked</mark>",
         '<a href="https://example.org/bone" rel="noopener noreferrer">a link</a>',
         '<a href="https://example.org/guyton" rel="noopener noreferrer">Guyton and Hall</a>',
+        '<span style="color:#c00;font-weight:bold">Red bold</span>',
+        '<font color="blue">blue</font>',
+        '<p dir="rtl">مرحبا</p>',
+        "<details><summary>More</summary>Hidden until tapped.</details>",
     ):
         assert needed in fields, needed
     assert re.search(r'<img src="x-[0-9a-f]{12}\.png" alt="bone">', fields), fields

@@ -1,4 +1,4 @@
-"""Images on cards: packed as Anki media under bare unique names; bad paths refused at file:line."""
+"""Images and sounds on cards: packed as Anki media under bare unique names; bad paths refused at file:line."""
 
 from __future__ import annotations
 
@@ -112,3 +112,95 @@ def test_media__paths_outside_the_card_folders_are_refused(mini, tmp_path):
         "3 errors; nothing was written\n"
     )
     assert not (mini.root / "dist").exists()
+
+
+def test_media__sound_is_packed_and_anki_plays_it(mini, tmp_path):
+    (mini.root / "cards" / "audio").mkdir()
+    sound = b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(64)  # the bytes only have to arrive unchanged
+    (mini.root / "cards" / "audio" / "korotkoff.mp3").write_bytes(sound)
+    mini.write("cards/a.yaml", _card("Korotkoff sounds [sound:audio/korotkoff.mp3]"))
+    result = mini.run("check", "--strict")
+    assert result.exit_code == 0, result.output
+    assert mini.run("build").exit_code == 0
+    col = open_collection(tmp_path / "student")
+    import_package(col, mini.root / "dist" / "mini.apkg")
+    note = notes_by_card_id(col)["osteoclast"]
+    (name,) = re.findall(r"\[sound:([^\]]+)\]", note["Back"])
+    assert re.fullmatch(r"korotkoff-[0-9a-f]{12}\.mp3", name)
+    assert (Path(col.media.dir()) / name).read_bytes() == sound
+    (card,) = note.cards()
+    assert [tag.filename for tag in card.answer_av_tags()] == [name]  # Anki's player gets the packed file
+    col.close()
+
+
+def test_media__a_missing_or_unsupported_sound_is_located(mini):
+    (mini.root / "cards" / "audio").mkdir()
+    (mini.root / "cards" / "audio" / "notes.txt").write_text("not audio")
+    mini.write("cards/a.yaml", _card("[sound:audio/missing.mp3] [sound:audio/notes.txt] [sound:audio\\\\\\\\x.mp3]"))
+    result = mini.run("check")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "cards/a.yaml:7: cards[0].back: sound 'audio/missing.mp3' not found (looked for cards/audio/missing.mp3); "
+        "check the file name and path\n"
+        "cards/a.yaml:7: cards[0].back: sound 'audio/notes.txt' is not a supported sound file; use one of .mp3, "
+        ".ogg, .oga, .opus, .wav, .m4a, .flac, .mp4, .webm\n"
+        "cards/a.yaml:7: cards[0].back: sound 'audio\\x.mp3' uses '\\', which is not a folder separator here; "
+        "use / in paths, e.g. 'audio/x.mp3' (it works on Windows too)\n"
+        "3 errors; nothing was written\n"
+    )
+
+
+def test_math__formulas_reach_the_package_exactly_as_written_in_every_card_type(mini, tmp_path):
+    formula, display = r"\(\frac{a}{b} = a*b*c_1\)", r"\[x^2 < y\]"
+    mini.write(
+        "cards/a.yaml",
+        f"""
+        tier: one
+        source: Physiology
+        cards:
+          - type: basic
+            id: basic
+            front: 'What is {formula}?'
+            back: '{display}'
+          - type: cloze
+            id: cloze
+            text: 'Henderson-Hasselbalch: {{{{c1::{formula}}}}} and *more*'
+          - type: mechanism
+            id: mech
+            title: Steps
+            steps: ['{formula}', 'then {display}']
+          - type: table
+            id: table
+            title: Table
+            columns: [Name, Formula]
+            rows: [[Fick, '{formula}']]
+        """,
+    )
+    result = mini.run("build")
+    assert result.exit_code == 0, result.output
+    col = open_collection(tmp_path / "student")
+    import_package(col, mini.root / "dist" / "mini.apkg")
+    notes = notes_by_card_id(col)
+    written = r"\(\frac{a}{b} = a*b*c_1\)"
+    assert notes["basic"]["Front"] == f"What is {written}?"
+    assert notes["basic"]["Back"] == r"\[x^2 &lt; y\]"
+    assert notes["cloze"]["Text"] == f"Henderson-Hasselbalch: {{{{c1::{written}}}}} and <em>more</em>"
+    # inside tierdeck's own cloze wrapping the braces are entities, which MathJax reads as braces
+    for card in notes["mech"].cards() + notes["table/fick/formula"].cards():
+        assert r"\(\frac&#123;a&#125;&#123;b&#125; = a*b*c_1\)" in card.answer()
+    col.close()
+
+
+def test_math__a_formula_closing_a_cloze_early_is_an_error(mini):
+    mini.write(
+        "cards/a.yaml",
+        r"""
+        tier: one
+        source: Physiology
+        cards:
+          - {type: cloze, id: c, text: '{{c1::\(\frac{1}{x^{2}}\)}}'}
+        """,
+    )
+    result = mini.run("check")
+    assert result.exit_code == 1
+    assert "the formula in deletion c1 holds '}}', which ends the deletion early in Anki" in result.stderr
