@@ -8,6 +8,7 @@ questions (`fronts`, for lint) and what must not repeat in a deck (`prompts`).
 
 from __future__ import annotations
 
+import html as html_module
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -15,6 +16,7 @@ from typing import Any
 
 from tierdeck.cloze import CLOZE_RE, ONE_COLON, hidden, nested_opener, parse_clozes, revealed, unclosed_openers
 from tierdeck.errors import YamlPath
+from tierdeck.render import plain_text
 from tierdeck.schema import Evidence, slugify, unicode_slug
 
 # Renders one text of the card (markdown or HTML, per the card's `format`), located by its YAML path below
@@ -111,10 +113,7 @@ class Mechanism(Kind):
     type, title, notetype, prompt_field = "mechanism", "Mechanism", "mechanism", "Title"
 
     def notes(self, card, render):
-        steps = "".join(
-            f"<li>{{{{c{i}::{hidden(render(step, 'steps', i - 1))}}}}}</li>"
-            for i, step in enumerate(card.steps, start=1)
-        )
+        steps = "".join(f"<li>{ghosted(i, render(step, 'steps', i - 1))}</li>" for i, step in enumerate(card.steps, start=1))
         fields = {"Title": render(card.title, "title"), "Steps": f'<ol class="td-steps">{steps}</ol>'}
         return [NoteParts(card.id, fields)]
 
@@ -276,22 +275,45 @@ def cloze_problems(text: str) -> list[str]:
     return problems
 
 
+def ghosted(number: int, html: str) -> str:
+    """Deletion `number` hiding `html`, in a box that keeps the room of its answer on the question side too.
+
+    The answer's text, invisible, sits under the deletion (`.td-cz::before` shows the data-ghost attribute
+    with visibility: hidden): whatever comes after a hidden step or cell stays where it is when the card
+    flips. An attribute, not text: Anki's browser and search see only `[...]` on the question side."""
+    ghost = html_module.escape(hidden(plain_text(html)), quote=True)
+    return f'<span class="td-cz" data-ghost="{ghost}">{{{{c{number}::{hidden(html)}}}}}</span>'
+
+
 def _table_html(headers: list[str], cells: list[list[str]], hit_row: int, hit_col: int) -> str:
-    """The whole table with the asked cell as cloze c1, its row and column marked for highlighting."""
+    """The table for the cell at (hit_row, hit_col), asked as cloze c1, for every screen.
 
-    def cls(*names: str) -> str:
-        names = tuple(n for n in names if n)
-        return f' class="{" ".join(names)}"' if names else ""
+    Wide screens show the whole table with the asked cell, its row's first cell and its column's header
+    marked; phones (the CSS switches below 600 px) show the asked row as "column: value" lines and the
+    whole table behind a disclosure, so no card is wider than the phone."""
 
-    head = "".join(f"<th{cls('td-hit-col' if j == hit_col else '')}>{h}</th>" for j, h in enumerate(headers))
-    body = []
-    for i, row in enumerate(cells):
-        tds = []
-        for j, cell in enumerate(row):
-            if i == hit_row and j == hit_col:
-                tds.append(f'<td class="td-hit">{{{{c1::{hidden(cell)}}}}}</td>')
-            else:
-                marks = ("td-hit-row" if i == hit_row else "", "td-hit-col" if j == hit_col else "")
-                tds.append(f"<td{cls(*marks)}>{cell}</td>")
-        body.append(f"<tr>{''.join(tds)}</tr>")
-    return f'<table class="td-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    def whole(small: bool) -> str:
+        marked = ' class="td-hit-colhead"'
+        head = "".join(f"<th{marked if j == hit_col and not small else ''}>{h}</th>" for j, h in enumerate(headers))
+        body = []
+        for i, row in enumerate(cells):
+            tds = []
+            for j, cell in enumerate(row):
+                if i == hit_row and j == hit_col:
+                    tds.append(f'<td class="td-hit">{ghosted(1, cell)}</td>')
+                elif i == hit_row and j == 0 and not small:
+                    tds.append(f'<td class="td-hit-rowhead">{cell}</td>')
+                else:
+                    tds.append(f"<td>{cell}</td>")
+            body.append(f"<tr>{''.join(tds)}</tr>")
+        return f'<table class="td-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+    items = "".join(
+        f'<div class="td-rowitem{" td-hit-item" if j == hit_col else ""}"><dt>{headers[j]}</dt>'
+        f"<dd>{ghosted(1, cells[hit_row][j]) if j == hit_col else cells[hit_row][j]}</dd></div>"
+        for j in range(1, len(headers))
+    )
+    return (
+        f'<div class="td-tbl">{whole(False)}<dl class="td-rowlist">{items}</dl>'
+        f'<details class="td-whole"><summary>Whole table</summary>{whole(True)}</details></div>'
+    )

@@ -23,9 +23,12 @@ def open_collection(folder: Path) -> Collection:
     return Collection(str(folder / "collection.anki2"))
 
 
-def import_package(col: Collection, apkg: Path) -> ImportCounts:
-    """Import as a student would, with Anki's default options (update notes and note types if newer)."""
-    request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
+def import_package(col: Collection, apkg: Path, merge_notetypes: bool = False) -> ImportCounts:
+    """Import as a student would, with Anki's default options (update notes and note types if newer).
+
+    `merge_notetypes`: the import dialog's "Merge note types" box (Anki 23.10+), off by default."""
+    options = ImportAnkiPackageOptions(merge_notetypes=merge_notetypes)
+    request = ImportAnkiPackageRequest(package_path=str(apkg), options=options)
     log = col.import_anki_package(request).log
     # The Python layer caches note types; the import changed them in the backend (as Anki's GUI would see).
     col.models._clear_cache()

@@ -57,7 +57,8 @@ PROMPTS: dict[tuple[str, int], str] = {
     ("tierdeck Basic", 0): ".td-prompt",
     ("tierdeck Term", 0): ".td-prompt",
     ("tierdeck Term", 1): ".td-answer",
-    ("tierdeck Cloze", -1): ".td-answer",  # -1: every ordinal (cloze note types have one per deletion)
+    ("tierdeck Term", 1): ".td-prompt",
+    ("tierdeck Cloze", -1): ".td-cloze",  # -1: every ordinal (cloze note types have one per deletion)
     ("tierdeck Mechanism", -1): ".td-title",
     ("tierdeck Table", -1): ".td-ask",
 }
@@ -439,9 +440,12 @@ async ({html, bodyClass, prompt}) => {
       indicators.push({kind, contrast: round(worst.c), color: hex(col), against: hex(worst.bg)});
     };
     if (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 && parse(s.outlineColor)[3] > 0) edge('outline', s.outlineColor);
-    if (isMarked && s.borderTopStyle !== 'none' && parseFloat(s.borderTopWidth) > 0 && parse(s.borderTopColor)[3] > 0) {
-      const same = peers(el).some(p => cs(p).borderTopColor === s.borderTopColor && cs(p).borderTopStyle === s.borderTopStyle);
-      if (!same) edge('border', s.borderTopColor);
+    // a border that marks it: on any side, in a colour its peers do not have on that side
+    for (const side of isMarked ? ['Top', 'Right', 'Bottom', 'Left'] : []) {
+      const color = s[`border${side}Color`], style = s[`border${side}Style`];
+      if (style === 'none' || !(parseFloat(s[`border${side}Width`]) > 0) || !(parse(color)[3] > 0)) continue;
+      const same = peers(el).some(p => cs(p)[`border${side}Color`] === color && cs(p)[`border${side}Style`] === style);
+      if (!same) edge('border', color);
     }
     if (!indicators.length) continue;
     const best = indicators.reduce((a, b) => b.contrast > a.contrast ? b : a);
@@ -464,11 +468,26 @@ async ({html, bodyClass, prompt}) => {
   }
   const brief = t => t && {label: t.label, text: t.text, size: t.size, weight: t.weight};
 
+  // Text that reflows: inline elements after the asked deletion in the same paragraph move when the
+  // deletion's "[...]" becomes its answer. Keeping them still would mean reserving the answer's width on the
+  // question side, which tells the student how long the answer is; so they are reported apart.
+  const active = qa.querySelector('.cloze[data-cloze]') || qa.querySelector('.cloze');
+  const blockOf = el => {
+    for (let b = el.parentElement; b && b !== qa; b = b.parentElement) if (cs(b).display !== 'inline') return b;
+    return qa;
+  };
+  const activeBlock = active && blockOf(active);
+  // (The deletion itself too: with the text before it unchanged, it can only move by starting a new line
+  // when its answer no longer fits at the end of the line.)
+  const reflows = el => !!active && boxes.get(el).inline && activeBlock.contains(el)
+    && (el === active || active.contains(el)
+        || (!el.contains(active) && !!(active.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING)));
   const positions = {};
   for (const el of elems) {
     if (el === qa || !visible(el)) continue;
     const b = boxes.get(el);
-    positions[info.get(el).path] = [round(b.x), round(b.y), round(b.w), round(b.h), info.get(el).label, b.inline];
+    positions[info.get(el).path] = [round(b.x), round(b.y), round(b.w), round(b.h), info.get(el).label, b.inline,
+                                    reflows(el) ? info.get(activeBlock).path : null];
   }
   const chars = {};
   for (const t of texts) chars[t.size] = (chars[t.size] || 0) + t.chars;
@@ -500,6 +519,7 @@ class Metrics:
     overflow: list[dict]  # outermost elements past the viewport: side, label, left, right, text
     move_px: float  # the largest |dx| or |dy| of an element's top-left between the sides
     moves: list[dict]  # the worst elements over TARGETS["move_px"]: label, dx, dy, px, inline (a text span)
+    reflow_px: float  # the largest move of inline text after the revealed deletion (allowed: see the JS)
     body_font_px: float  # the body's (.card's) computed font-size
     main_font_px: float  # the font-size carrying the most characters (both sides)
     min_font_px: float | None
@@ -574,12 +594,23 @@ def combine(sides: dict, *, width: int, night: bool, mobile: bool, client: str) 
     overflow_px = sides[worst_side]["overflow_px"]
     overflow = [{"side": s, **o} for s in sides for o in sides[s]["offenders"]]
 
-    moves = []
-    for path, (qx, qy, _qw, _qh, label, inline) in q["positions"].items():
+    def moved(path: str) -> float:
+        """How far the element at `path` moved (0 when it is not on both sides)."""
+        if path not in q["positions"] or path not in a["positions"]:
+            return 0.0
+        (qx, qy), (ax, ay) = q["positions"][path][:2], a["positions"][path][:2]
+        return max(abs(ax - qx), abs(ay - qy))
+
+    moves, reflow_px = [], 0.0
+    for path, (qx, qy, _qw, _qh, label, inline, block) in q["positions"].items():
         if path not in a["positions"]:
             continue
         ax, ay = a["positions"][path][:2]
         dx, dy = round(ax - qx, 2), round(ay - qy, 2)
+        block = block or a["positions"][path][6]
+        if block is not None and moved(block) <= TARGETS["move_px"]:  # text reflowing in a paragraph that stays
+            reflow_px = max(reflow_px, abs(dx), abs(dy))
+            continue
         moves.append({"label": label, "dx": dx, "dy": dy, "px": max(abs(dx), abs(dy)), "inline": inline})
     moves.sort(key=lambda m: -m["px"])
     move_px = moves[0]["px"] if moves else 0.0
@@ -622,6 +653,7 @@ def combine(sides: dict, *, width: int, night: bool, mobile: bool, client: str) 
         overflow=overflow,
         move_px=move_px,
         moves=_worst_moves(moves),
+        reflow_px=reflow_px,
         body_font_px=q["body_font_px"],
         main_font_px=chars.most_common(1)[0][0] if chars else q["body_font_px"],
         min_font_px=smallest[1]["size"] if smallest else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from anki_engine import ImportCounts, deck_names, import_package, notes_by_card_id, open_collection, visible_text
@@ -86,9 +87,13 @@ def test_build__table_cell_card_blanks_the_cell_and_names_row_and_column(sample,
     assert question.startswith("Bone cells Osteoclast · Origin? Cell Role Origin")
     assert "[...]" in question and "Monocyte/macrophage line" not in question
     assert "Monocyte/macrophage line" in visible_text(card.answer())
-    assert '<td class="td-hit">' in card.question()
-    assert card.question().count('class="td-hit-row"') == 2  # the rest of the asked row
-    assert card.question().count('class="td-hit-col"') == 2  # the header and the other row's cell
+    html = card.question()
+    assert html.count('<td class="td-hit">') == 2  # the table, and the whole table behind a tap on a phone
+    assert '<td class="td-hit-rowhead">Osteoclast</td>' in html and '<th class="td-hit-colhead">Origin</th>' in html
+    # a phone shows the asked row as "column: value" lines, the asked one hidden
+    assert re.search(r'<div class="td-rowitem"><dt>Role</dt><dd>Resorbs bone</dd></div>', html)
+    assert re.search(r'<div class="td-rowitem td-hit-item"><dt>Origin</dt><dd><span class="td-cz"[^>]*>'
+                     r'<span class="cloze" [^>]*>\[\.\.\.\]</span>', html)
     col.close()
 
 

@@ -111,6 +111,17 @@ def test_movement__vertical_shift_below_a_revealed_answer_that_wraps(page):
     assert m.moves and m.moves[0]["label"] == "#qa > p.after:nth-of-type(2)" and m.moves[0]["dy"] > 20
 
 
+def test_movement__text_after_the_asked_deletion_reflows_and_is_reported_apart(page):
+    css = BASE_CSS + " .card { text-align: left; }"
+    q = '<p>Before <b class="b">bold</b> <span class="cloze" data-cloze="x">[...]</span> then <i class="i">it</i></p>'
+    a = '<p>Before <b class="b">bold</b> <span class="cloze">a much longer answer than that</span> then <i class="i">it</i></p>'
+    m = run(page, q, a, css, width=900)
+    assert m.move_px == 0, m.moves  # nothing before the deletion moved
+    assert m.reflow_px > 100  # the <i> after it moved along the line: reflow, not a layout jump
+    centred = run(page, q, a, BASE_CSS, width=900)  # centred text: what comes before the deletion moves too
+    assert centred.move_px > 100 and "p > b.b" in centred.moves[0]["label"]
+
+
 # --- font size ------------------------------------------------------------------------------------------------
 
 

@@ -220,8 +220,8 @@ def test_page__tier_type_and_tag_filters(page):
 def test_page__night_mode_applies_the_note_types_night_colours(page):
     assert card_style(page, ".pv-side", "backgroundColor") == "rgb(251, 251, 253)"  # .card in notetypes.CSS
     page.check("#pv-night")
-    assert card_style(page, ".pv-side", "backgroundColor") == "rgb(31, 36, 48)"  # .nightMode.card
-    assert card_style(page, ".pv-side", "color") == "rgb(230, 233, 239)"
+    assert card_style(page, ".pv-side", "backgroundColor") == "rgb(27, 31, 39)"  # .nightMode.card
+    assert card_style(page, ".pv-side", "color") == "rgb(232, 235, 241)"
     classes = page.evaluate("document.querySelector('.pv-side').shadowRoot.querySelector('.card').className")
     assert classes.split() == ["card", "card1", "nightMode", "night_mode"]
     page.uncheck("#pv-night")
@@ -235,7 +235,8 @@ def test_page__phone_width_narrows_the_cards_and_applies_mobile_rules(page):
     wide = width()
     page.check("#pv-phone")
     assert width() <= 375 < wide
-    assert card_style(page, ".pv-side", "fontSize") == "18px"  # .mobile.card
+    classes = page.evaluate("document.querySelector('.pv-side').shadowRoot.querySelector('.card').className")
+    assert "mobile" in classes.split()
     page.uncheck("#pv-phone")
     assert width() == wide
 
@@ -243,7 +244,8 @@ def test_page__phone_width_narrows_the_cards_and_applies_mobile_rules(page):
 def test_page__table_and_mechanism_cards_show_what_is_hidden(page):
     table = '[id="bone-cells/osteoclast/origin.1"] .pv-side'
     front = page.evaluate(
-        "sel => [...document.querySelector(sel).shadowRoot.querySelectorAll('td')].map(td => td.textContent)", table
+        "sel => [...document.querySelector(sel).shadowRoot.querySelectorAll('.td-tbl > table td')].map(td => td.textContent)",
+        table,
     )
     assert front == [
         "Osteoblast",
@@ -253,7 +255,7 @@ def test_page__table_and_mechanism_cards_show_what_is_hidden(page):
         "Resorbs bone",
         "[...]",
     ]
-    assert card_style(page, table, "backgroundColor", "td.td-hit") == "rgb(255, 224, 138)"
+    assert card_style(page, table, "backgroundColor", "td.td-hit") == "rgb(255, 241, 194)"
     answer = page.evaluate(
         "sel => document.querySelectorAll(sel)[1].shadowRoot.querySelector('td.td-hit').textContent", table
     )

@@ -7,6 +7,8 @@ import json
 import shutil
 import tempfile
 
+import pytest
+
 from anki_engine import ImportCounts, history, import_package, notes_by_card_id, open_collection, study_everything
 
 
@@ -145,3 +147,41 @@ def test_release__a_tier_move_is_reported(sample):
         "note: 'h2o' moved from tier basics to advanced; students who have it keep its cards in the old subdeck "
         "(its tier:: tag updates)\n"
     )
+
+
+def test_release__a_template_change_reaches_students_and_keeps_their_notes_updating(sample, tmp_path):
+    assert sample.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
+    col = open_collection(tmp_path / "student")
+    import_package(col, sample.root / "dist" / "sample.apkg")
+    study_everything(col)
+    before = history(col)
+    sample.own_notetype("basic")
+    sample.edit("notetypes/basic.yaml", '<div class="td-answer">{{Back}}</div>', '<div class="td-answer new">{{Back}}</div>')
+    sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down bone.")
+    assert sample.run("build", env={"SOURCE_DATE_EPOCH": V2}).exit_code == 0
+    counts = import_package(col, sample.root / "dist" / "sample.apkg")
+    assert (counts.updated, counts.conflicting, counts.new) == (1, 0, 0)
+    assert 'class="td-answer new"' in col.models.by_name("tierdeck Basic")["tmpls"][0]["afmt"]
+    assert [m.name for m in col.models.all_names_and_ids() if "tierdeck Basic" in m.name] == ["tierdeck Basic"]
+    assert history(col) == before
+    col.close()
+
+
+@pytest.mark.parametrize(("merge", "expected"), [(False, (0, 0, 2)), (True, (0, 2, 0))])
+def test_release__after_a_version_bump_students_must_merge_note_types_to_keep_updates(sample, tmp_path, merge, expected):
+    """What `check`'s version message tells authors: without 'Merge note types' edits stop reaching students."""
+    assert sample.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
+    col = open_collection(tmp_path / "student")
+    import_package(col, sample.root / "dist" / "sample.apkg")
+    before = history(col)
+    sample.own_notetype("basic")
+    sample.edit("notetypes/basic.yaml", "fields: [Front, Back, Extra, Source, CardId]", "fields: [Front, Back, Extra, Source, CardId, Mnemonic]")
+    sample.edit("notetypes/basic.yaml", "version: 1", "version: 2")
+    sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down bone.")
+    assert sample.run("build", env={"SOURCE_DATE_EPOCH": V2}).exit_code == 0
+    counts = import_package(col, sample.root / "dist" / "sample.apkg", merge_notetypes=merge)
+    assert (counts.new, counts.updated, counts.conflicting) == expected  # the two basic notes
+    back = notes_by_card_id(col)["osteoclast-role"]["Back"]
+    assert back == ("They break down bone." if merge else "They resorb bone.")
+    assert history(col) == before  # no review is lost either way
+    col.close()
