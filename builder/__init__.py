@@ -1,3 +1,3 @@
 """tierdeck: build tiered Anki decks from YAML flashcards."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

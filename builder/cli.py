@@ -372,14 +372,44 @@ def schema(ctx: click.Context, out_dir: Path | None) -> None:
 
 
 @cli.command()
+@click.argument("directory", default=".", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--deck", "deck_id", help="The first deck's id [default: from DIRECTORY's name].")
+@click.option("--name", help="The first deck's name in Anki [default: from its id, e.g. 'Bone Health'].")
+@click.pass_context
+def init(ctx: click.Context, directory: Path, deck_id: str | None, name: str | None) -> None:
+    """Start a deck project of your own in DIRECTORY (default: here), ready for git and CI.
+
+    Writes a first deck (decks/, cards/ with one example card of each type), the JSON Schemas editors
+    validate with, a .gitignore, a README for the deck's authors, and a GitHub Actions workflow that
+    checks, builds as locked and publishes releases with the tierdeck version that created it. Existing
+    files are never overwritten.
+
+    \b
+    Example:
+      tierdeck init course && cd course && tierdeck check --strict && tierdeck build
+      tierdeck init renal --deck acid-base --name "Acid-Base Physiology"
+    """
+    from tierdeck.scaffold import init_project
+
+    root = directory.resolve()
+    ctx.meta["tierdeck.root"] = Path.cwd().resolve()  # paths shown as the author typed them
+    created, warnings = init_project(root, deck_id, name)
+    for path in created:
+        _say(f"created {_display(path, Path.cwd())}")
+    _print_diagnostics(warnings, Path.cwd().resolve())
+    where = "" if root == Path.cwd().resolve() else f"cd {_display(root, Path.cwd())} && "
+    _say(f"next: {where}tierdeck check && tierdeck preview --open (see README.md)")
+
+
+@cli.command()
 @click.argument("deck_id")
 @click.option("--name", help="The deck's name in Anki [default: from DECK_ID, e.g. 'Bone Health'].")
 @click.pass_context
 def new(ctx: click.Context, deck_id: str, name: str | None) -> None:
-    """Start a new deck: decks/DECK_ID.yaml and cards/DECK_ID/ with one example card of each type.
+    """Add a deck to this project: decks/DECK_ID.yaml and cards/DECK_ID/ with one example card of each type.
 
     The new deck builds as it is; replace the example cards with your own. Existing files are never
-    overwritten.
+    overwritten. To start a project, use 'tierdeck init'.
 
     \b
     Example:
@@ -392,7 +422,10 @@ def new(ctx: click.Context, deck_id: str, name: str | None) -> None:
     try:
         root = find_root(Path.cwd())
     except UsageError:
-        root = Path.cwd().resolve()
+        raise UsageError(
+            f"no tierdeck project here (no decks/ folder in {Path.cwd()} or above); start one with "
+            "'tierdeck init', which also writes a .gitignore, a README and CI for it"
+        ) from None
     ctx.meta["tierdeck.root"] = root
     created, warnings = new_deck(root, deck_id, name)
     for path in created:

@@ -1,7 +1,10 @@
-"""`tierdeck new`: a new deck's manifest and a cards folder with one example card of each type. Never prints.
+"""`tierdeck init` and `tierdeck new`: a deck project of an instructor's own, and decks in it. Never prints.
 
-The files start with the YAML language server's schema line, so an editor validates them from the start;
-the schemas are written too when the project has none yet. Nothing that exists is ever overwritten.
+`init` writes a whole deck repository: a first deck (as `new` makes it), the JSON Schemas for editors, a
+`.gitignore`, a README for the deck's authors and a GitHub Actions workflow that installs the tierdeck
+version that created it (package data under `tierdeck/data/project/`). `new` adds a deck: a manifest and a
+cards folder with one example card of each type, whose files start with the YAML language server's schema
+line, so an editor validates them from the start. Nothing that exists is ever overwritten.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ import json
 import re
 from pathlib import Path
 
-from tierdeck import yamlio
+from importlib import resources
+from string import Template
+
+from tierdeck import __version__, yamlio
 from tierdeck.errors import Diagnostic, InputError, UsageError
 from tierdeck.jsonschemas import schema_texts
 from tierdeck.schema import SLUG_PATTERN
@@ -71,6 +77,64 @@ cards:
       - [Osteoblast, Builds bone matrix, Mesenchymal stem cells]
       - [Osteoclast, Resorbs bone, Monocyte/macrophage line]
 """
+
+
+PROJECT_FILES = {  # package data -> where `init` writes it
+    "README.md": "README.md",
+    "gitignore": ".gitignore",
+    "workflow.yml": ".github/workflows/decks.yml",
+}
+
+
+def project_template(template: str, **values: str) -> str:
+    """One of `init`'s files, filled in (`$version` is this tierdeck's)."""
+    text = (resources.files("tierdeck") / "data" / "project" / template).read_text(encoding="utf-8")
+    return Template(text).substitute(version=__version__, **values)
+
+
+def workflow(install: str) -> str:
+    """The deck workflow, installing tierdeck with `pip install <install>`."""
+    return project_template("workflow.yml", install=install)
+
+
+def init_project(root: Path, deck_id: str | None = None, name: str | None = None) -> tuple[list[Path], list[Diagnostic]]:
+    """A new deck project in `root` (created if needed): every file written, and warnings.
+
+    Refuses a folder that already holds a project (decks/) or any of the files it would write.
+    """
+    if (root / "decks").exists():
+        raise UsageError(f"{root} already holds a tierdeck project (decks/); add a deck to it with 'tierdeck new DECK_ID'")
+    deck_id = deck_id or _slug_of(root.resolve().name)
+    if not re.match(SLUG_PATTERN, deck_id):
+        raise UsageError(
+            f"'{deck_id}' is not a valid deck id; use lowercase letters, digits and single hyphens, e.g. 'bone-health'"
+        )
+    name = name or title_of(deck_id)
+    files = {
+        root / target: project_template(source, install=f'"tierdeck=={__version__}"', name=name)
+        if source != "workflow.yml"
+        else workflow(f'"tierdeck=={__version__}"')
+        for source, target in PROJECT_FILES.items()
+    }
+    taken = [
+        Diagnostic(path, "already exists; 'tierdeck init' never overwrites: start the project in an empty folder")
+        for path in files
+        if path.exists()
+    ]
+    if taken:
+        raise InputError(taken)
+    root.mkdir(parents=True, exist_ok=True)
+    created, warnings = new_deck(root, deck_id, name)
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return [*created, *files], warnings
+
+
+def _slug_of(folder: str) -> str:
+    """A deck id from a folder name (`Renal Physiology` -> `renal-physiology`); 'my-deck' when it has none."""
+    slug = re.sub(r"[^a-z0-9]+", "-", folder.lower()).strip("-")
+    return slug or "my-deck"
 
 
 def title_of(deck_id: str) -> str:

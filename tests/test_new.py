@@ -23,8 +23,9 @@ CREATED = (
 
 
 def fresh(tmp_path) -> Project:
+    """A project with no deck yet (an empty decks/ folder)."""
     root = tmp_path / "course"
-    root.mkdir()
+    (root / "decks").mkdir(parents=True)
     return Project(root)
 
 
@@ -111,4 +112,5 @@ def test_new__invalid_id_is_a_usage_error(tmp_path):
         "Error: 'Bone Health' is not a valid deck id; use lowercase letters, digits and single hyphens, "
         "e.g. 'bone-health'\n"
     )
-    assert list(project.root.iterdir()) == []
+    assert list(project.root.iterdir()) == [project.root / "decks"]
+    assert list((project.root / "decks").iterdir()) == []

@@ -1,0 +1,94 @@
+"""`tierdeck init`: an instructor's own deck repository, ready for git and CI, that never overwrites anything."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+from conftest import Project
+
+from tierdeck import __version__
+from tierdeck.cli import cli
+from tierdeck.scaffold import workflow
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def init(folder: Path, *args: str):
+    runner = CliRunner()
+    old = os.getcwd()
+    os.chdir(folder)
+    try:
+        return runner.invoke(cli, ["init", *args], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def test_init__a_complete_project_that_checks_builds_and_ignores_its_outputs(tmp_path):
+    result = init(tmp_path, "Renal Course")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "created Renal Course/decks/renal-course.yaml\n"
+        "created Renal Course/cards/renal-course/basics.yaml\n"
+        "created Renal Course/cards/renal-course/advanced.yaml\n"
+        "created Renal Course/schemas/manifest.schema.json\n"
+        "created Renal Course/schemas/cards.schema.json\n"
+        "created Renal Course/README.md\n"
+        "created Renal Course/.gitignore\n"
+        "created Renal Course/.github/workflows/decks.yml\n"
+        "next: cd Renal Course && tierdeck check && tierdeck preview --open (see README.md)\n"
+    )
+    project = Project(tmp_path / "Renal Course")
+    assert project.run("check", "--strict").exit_code == 0
+    assert project.run("build").exit_code == 0
+    assert project.run("preview").exit_code == 0
+    # git sees the sources and the lock file, never what tierdeck writes from them
+    subprocess.run(["git", "init", "-q"], cwd=project.root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=project.root, check=True)
+    staged = subprocess.run(["git", "diff", "--cached", "--name-only"], cwd=project.root, check=True, text=True,
+                            capture_output=True).stdout.split()
+    assert "decks/renal-course.lock" in staged and ".github/workflows/decks.yml" in staged
+    assert not [p for p in staged if p.startswith(("dist/", "preview/", ".tierdeck-cache/"))], staged
+
+
+def test_init__the_workflow_installs_the_tierdeck_that_wrote_it_and_runs_no_tool_tests(tmp_path):
+    assert init(tmp_path, "course").exit_code == 0
+    text = (tmp_path / "course" / ".github" / "workflows" / "decks.yml").read_text()
+    steps = [step for job in yaml.safe_load(text)["jobs"].values() for step in job["steps"]]
+    runs = [step["run"] for step in steps if "run" in step]
+    assert runs[0] == f'pip install "tierdeck=={__version__}"'
+    assert runs[1:3] == ["tierdeck check --strict", "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) tierdeck build --locked"]
+    assert not any("pytest" in run or ".ci/run" in run for run in runs)
+
+
+def test_init__this_repositorys_deck_workflow_is_the_one_init_writes():
+    """The tool's repository ships its deck like any deck project: the workflow is init's, installing from source."""
+    assert (REPO / ".github" / "workflows" / "decks.yml").read_text() == workflow(".")
+
+
+def test_init__refuses_an_existing_project_and_never_overwrites(tmp_path):
+    assert init(tmp_path, "course").exit_code == 0
+    result = init(tmp_path, "course")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ")
+    assert "already holds a tierdeck project (decks/); add a deck to it with 'tierdeck new DECK_ID'" in result.stderr
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "README.md").write_text("my notes\n")
+    result = init(tmp_path, "notes")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "notes/README.md: already exists; 'tierdeck init' never overwrites: start the project in an empty "
+        "folder\n1 error; nothing was written\n"
+    )
+    assert sorted(p.name for p in other.iterdir()) == ["README.md"]
+
+
+def test_new__outside_a_project_points_to_init(tmp_path):
+    result = Project(tmp_path).run("new", "bone-health")
+    assert result.exit_code == 2
+    assert "no tierdeck project here" in result.stderr and "start one with 'tierdeck init'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
