@@ -1,7 +1,9 @@
 """What changed between two versions of a deck, as a changelog an instructor pastes into release notes.
 
-Each side is a git revision of the project, the working tree (`.`), or a built `.apkg`. Notes are
-matched by their card id (the CardId field every tierdeck note carries), never by their text.
+Each side is a git revision of the project, the working tree (`.`), or a built `.apkg`. Notes are matched
+by their GUID, their identity in students' Anki (named by their card id where the note type has one),
+never by their text; decks by their namespace, so a renamed deck is reported as a rename. A change of
+tags, and of a card's evidence level, is a change students see in Anki's browser and filters.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tierdeck.cloze import CLOZE_RE
 from tierdeck.errors import UsageError
 from tierdeck.render import plain_text
+from tierdeck.stats import AUTO_TAG_PREFIXES
 
-_CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", re.DOTALL)
 SUMMARY_CHARS = 80
 
 
@@ -27,10 +30,13 @@ SUMMARY_CHARS = 80
 class NoteView:
     """What a student sees of one note, independent of where it was read from."""
 
-    key: str
+    key: str  # how the changelog names it: the CardId field, else the GUID
+    guid: str
     tier: str
     type: str
     fields: dict[str, str]  # visible text by field name; a table note's asked cell as "Cell"
+    tags: tuple[str, ...] = ()  # the author's tags (not tier::, type:: or evidence::)
+    evidence: str | None = None  # the evidence level, from the evidence:: tag
 
     @property
     def summary(self) -> str:
@@ -46,25 +52,29 @@ class DeckSide:
     name: str
     version: str | None
     tiers: dict[str, str]  # tier id -> title, in order
-    notes: dict[str, NoteView] = field(default_factory=dict)
+    notes: dict[str, NoteView] = field(default_factory=dict)  # by GUID
+    namespace: str | None = None  # the deck's identity across renames (project sides)
 
 
 def _short(text: str) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
 
 
-def _view(key: str, tier: str, note_type: str, fields: dict[str, str]) -> NoteView:
+def _view(guid: str, tier: str, note_type: str, fields: dict[str, str], tags: list[str]) -> NoteView:
     visible = {}
     for name, value in fields.items():
         if name in ("CardId", "Reverse"):
             continue
         if note_type == "table" and name == "Table":
             # every cell note shows the whole table; only its own hidden cell is its content
-            match = _CLOZE.search(value)
-            visible["Cell"] = plain_text(match.group(1)) if match else ""
+            match = CLOZE_RE.search(value)
+            visible["Cell"] = plain_text(match.group(2)) if match else ""
             continue
-        visible[name] = plain_text(_CLOZE.sub(r"\1", value))
-    return NoteView(key, tier, note_type, visible)
+        visible[name] = plain_text(CLOZE_RE.sub(lambda m: m.group(2).split("::", 1)[0], value))
+    evidence = next((t.removeprefix("evidence::") for t in tags if t.startswith("evidence::")), None)
+    author_tags = tuple(sorted(t for t in tags if not t.startswith(AUTO_TAG_PREFIXES)))
+    key = fields.get("CardId") or guid
+    return NoteView(key, guid, tier, note_type, visible, author_tags, evidence)
 
 
 # --- reading a side ---------------------------------------------------------------------------------------
@@ -90,10 +100,11 @@ def _read_project(root: Path, cache: bool = True) -> list[DeckSide]:
     sides = []
     for result in load(root, cache=cache).decks:
         manifest = result.deck.manifest
-        side = DeckSide(manifest.id, manifest.name, manifest.version, {t.id: t.title for t in manifest.tiers})
+        tiers = {t.id: t.title for t in manifest.tiers}
+        side = DeckSide(manifest.id, manifest.name, manifest.version, tiers, namespace=result.identity.namespace)
         for note in result.notes:
             fields = dict(zip(note.notetype.fields, note.fields))
-            side.notes[note.key] = _view(note.key, note.tier, note.notetype.key, fields)
+            side.notes[note.guid] = _view(note.guid, note.tier, note.card_type, fields, list(note.tags))
         sides.append(side)
     return sides
 
@@ -135,7 +146,7 @@ def _read_apkg(path: Path) -> DeckSide:
             models = json.loads(conn.execute("SELECT models FROM col").fetchone()[0])
             decks = json.loads(conn.execute("SELECT decks FROM col").fetchone()[0])
             rows = conn.execute(
-                "SELECT n.mid, n.flds, n.tags, min(c.did) FROM notes n JOIN cards c ON c.nid = n.id "
+                "SELECT n.guid, n.mid, n.flds, n.tags, min(c.did) FROM notes n JOIN cards c ON c.nid = n.id "
                 "GROUP BY n.id ORDER BY n.id"
             ).fetchall()
         finally:
@@ -145,15 +156,16 @@ def _read_apkg(path: Path) -> DeckSide:
     description = next((d.get("desc", "") for d in decks.values() if d["name"] == top), "")
     version = re.search(r"<p>Version ([^<]+)</p>", description)
     side = DeckSide(path.stem.split(".")[0], top, version.group(1) if version else None, {})
-    for mid, flds, tags, did in rows:
-        field_names = [f["name"] for f in sorted(models[str(mid)]["flds"], key=lambda f: f["ord"])]
+    for guid, mid, flds, tags, did in rows:
+        model = models[str(mid)]
+        field_names = [f["name"] for f in sorted(model["flds"], key=lambda f: f["ord"])]
         fields = dict(zip(field_names, flds.split("\x1f")))
         tag_list = tags.split()
-        tier = next((t[6:] for t in tag_list if t.startswith("tier::")), "")
-        note_type = next((t[6:] for t in tag_list if t.startswith("type::")), "")
-        key = fields.get("CardId", "")
-        side.notes[key] = _view(key, tier, note_type, fields)
-        side.tiers.setdefault(tier, named.get(did, tier).split("::", 1)[-1])
+        subdeck = named.get(did, "").split("::", 1)[-1]
+        tier = next((t[6:] for t in tag_list if t.startswith("tier::")), subdeck)
+        note_type = next((t[6:] for t in tag_list if t.startswith("type::")), model["name"])
+        side.notes[guid] = _view(guid, tier, note_type, fields, tag_list)
+        side.tiers.setdefault(tier, subdeck or tier)
     return side
 
 
@@ -169,38 +181,42 @@ class DeckChanges:
     old_version: str | None
     new_version: str | None
     tiers: dict[str, str]
+    renamed_from: str | None = None  # the deck's id on the old side, when it changed
     added: list[NoteView] = field(default_factory=list)
     removed: list[NoteView] = field(default_factory=list)
     changed: list[tuple[NoteView, NoteView]] = field(default_factory=list)
     moved: list[tuple[NoteView, NoteView]] = field(default_factory=list)
 
-    @property
-    def empty(self) -> bool:
-        """Nothing changed."""
-        return not (self.added or self.removed or self.changed or self.moved)
-
 
 def compare(old: list[DeckSide], new: list[DeckSide]) -> list[DeckChanges]:
-    """Per deck (matched by id; a single deck on each side is matched whatever its id), what changed."""
+    """Per deck (matched by namespace where known, else by id; a single deck on each side is matched whatever
+    its id), what changed."""
     if len(old) == 1 and len(new) == 1:
         pairs = [(old[0], new[0])]
     else:
-        old_by_id, new_by_id = {d.id: d for d in old}, {d.id: d for d in new}
-        pairs = [(old_by_id.get(i), new_by_id.get(i)) for i in sorted(set(old_by_id) | set(new_by_id))]
+
+        def identity(deck: DeckSide) -> str:
+            return deck.namespace or deck.id
+
+        old_by, new_by = {identity(d): d for d in old}, {identity(d): d for d in new}
+        pairs = [(old_by.get(i), new_by.get(i)) for i in sorted(set(old_by) | set(new_by))]
     out = []
     for before, after in pairs:
         ref = after or before
         empty = DeckSide(ref.id, ref.name, None, {})
         before, after = before or empty, after or empty
-        changes = DeckChanges(ref.id, ref.name, before.version, after.version, {**before.tiers, **after.tiers})
-        for key in sorted(set(before.notes) | set(after.notes)):
-            a, b = before.notes.get(key), after.notes.get(key)
+        renamed = before.id if before.notes and after.notes and before.id != after.id else None
+        changes = DeckChanges(
+            ref.id, ref.name, before.version, after.version, {**before.tiers, **after.tiers}, renamed
+        )
+        for guid in sorted(set(before.notes) | set(after.notes), key=lambda g: (after.notes.get(g) or before.notes[g]).key):
+            a, b = before.notes.get(guid), after.notes.get(guid)
             if a is None:
                 changes.added.append(b)
             elif b is None:
                 changes.removed.append(a)
             else:
-                if a.fields != b.fields:
+                if (a.fields, a.tags, a.evidence) != (b.fields, b.tags, b.evidence):
                     changes.changed.append((a, b))
                 if a.tier != b.tier:
                     changes.moved.append((a, b))
@@ -212,11 +228,17 @@ def compare(old: list[DeckSide], new: list[DeckSide]) -> list[DeckChanges]:
 
 
 def _field_changes(a: NoteView, b: NoteView) -> list[tuple[str, str, str]]:
-    return [
+    """(what, before, after) for each field that changed, then the evidence level and the tags."""
+    found = [
         (name, a.fields.get(name, ""), b.fields.get(name, ""))
         for name in b.fields
         if a.fields.get(name) != b.fields.get(name)
     ]
+    if a.evidence != b.evidence:
+        found.append(("Evidence", a.evidence or "(none)", b.evidence or "(none)"))
+    if a.tags != b.tags:
+        found.append(("Tags", " ".join(a.tags) or "(none)", " ".join(b.tags) or "(none)"))
+    return found
 
 
 def to_markdown(decks: list[DeckChanges], old_label: str, new_label: str) -> str:
@@ -229,7 +251,12 @@ def to_markdown(decks: list[DeckChanges], old_label: str, new_label: str) -> str
         elif deck.new_version:
             version = f" {deck.new_version}"
         lines += [f"## {deck.name} (`{deck.id}`){version}", ""]
-        if deck.empty:
+        if deck.renamed_from:
+            lines += [
+                f"Renamed from `{deck.renamed_from}`: every card keeps its identity, so students get no duplicates.",
+                "",
+            ]
+        if not (deck.added or deck.removed or deck.changed or deck.moved):
             lines += ["No card changed.", ""]
             continue
         counts = [
@@ -271,7 +298,7 @@ def to_json(decks: list[DeckChanges], old_label: str, new_label: str) -> str:
     """The same changelog as data."""
 
     def note(n: NoteView) -> dict:
-        return {"key": n.key, "type": n.type, "tier": n.tier, "summary": n.summary}
+        return {"key": n.key, "guid": n.guid, "type": n.type, "tier": n.tier, "evidence": n.evidence, "summary": n.summary}
 
     payload = {
         "old": old_label,
@@ -282,6 +309,7 @@ def to_json(decks: list[DeckChanges], old_label: str, new_label: str) -> str:
                 "name": d.name,
                 "old_version": d.old_version,
                 "new_version": d.new_version,
+                "renamed_from": d.renamed_from,
                 "added": [note(n) for n in d.added],
                 "changed": [
                     {**note(b), "fields": {name: {"before": x, "after": y} for name, x, y in _field_changes(a, b)}}

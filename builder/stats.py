@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tierdeck.kinds import KINDS
-from tierdeck.schema import format_path
+from tierdeck.schema import EVIDENCE_LEVELS, format_path
 
 if TYPE_CHECKING:
     from tierdeck.build import Report
@@ -26,8 +26,10 @@ def collect(report: Report) -> dict:
         manifest = result.deck.manifest
         cells: Counter = Counter()
         tags: Counter = Counter()
+        evidence: Counter = Counter()
         for note in result.notes:
             cells[note.tier, note.card_type] += note.card_count
+            evidence[note.evidence or "none"] += note.card_count
             for tag in note.tags:
                 if not tag.startswith(AUTO_TAG_PREFIXES):
                     tags[tag] += note.card_count
@@ -49,6 +51,10 @@ def collect(report: Report) -> dict:
                 "tiers": tiers,
                 "types": {kind: sum(t["cards"][kind] for t in tiers) for kind in types},
                 "tags": dict(sorted(tags.items(), key=lambda item: (-item[1], item[0]))),
+                # cards per evidence level, once any card has one ("none": cards without)
+                "evidence": {level: evidence[level] for level in (*EVIDENCE_LEVELS, "none") if evidence[level]}
+                if set(evidence) - {"none"}
+                else {},
             }
         )
     warnings = [
@@ -82,6 +88,11 @@ def to_text(data: dict) -> str:
         rows.append(["total", *(str(deck["types"][k]) for k in kinds), str(deck["cards"])])
         out += _table(rows)
         out.append("")
+        if deck["evidence"]:
+            out.append("cards per evidence level:")
+            width = max(len(level) for level in deck["evidence"])
+            out += [f"  {level:<{width}}  {count:>4}" for level, count in deck["evidence"].items()]
+            out.append("")
         if deck["tags"]:
             out.append("cards per tag:")
             width = max(len(tag) for tag in deck["tags"])

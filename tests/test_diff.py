@@ -90,16 +90,18 @@ def test_diff__between_packages_as_json(history, tmp_path):
         "bone-cells/osteoclast/role": {"Cell": {"before": "Resorbs bone", "after": "Resorbs mineralised bone"}},
         "osteoclast-role": {"Back": {"before": "They resorb bone.", "after": "They break down (resorb) bone."}},
     }
-    assert deck["moved"] == [
-        {
-            "key": "h2o",
-            "type": "basic",
-            "tier": "advanced",
-            "summary": "Formula of water?",
-            "from": "basics",
-            "to": "advanced",
-        }
-    ]
+    (moved,) = deck["moved"]
+    assert moved == {
+        "key": "h2o",
+        "guid": moved["guid"],
+        "type": "basic",
+        "tier": "advanced",
+        "evidence": None,
+        "summary": "Formula of water?",
+        "from": "basics",
+        "to": "advanced",
+    }
+    assert len(moved["guid"]) >= 10
 
 
 def test_diff__unknown_revision_is_a_usage_error(history):
@@ -116,3 +118,38 @@ def test_diff__stores_no_cache_for_a_revision_it_exports(history, monkeypatch):
     monkeypatch.setattr(cache.Cache, "put_bytes", lambda self, *a: stored.append(self.dir) or real(self, *a))
     assert history.run("diff", "v1", ".").exit_code == 0
     assert stored and set(stored) == {history.root / cache.CACHE_DIR}  # the working tree's cache only
+
+
+def test_diff__a_tag_or_evidence_change_is_a_change(history):
+    history.edit("cards/sample/basics.yaml", "    id: osteoclast-role\n", "    id: osteoclast-role\n    tags: [review]\n")
+    history.edit(
+        "cards/sample/basics.yaml",
+        "    id: bone-remodeling\n",
+        "    id: bone-remodeling\n    evidence: {level: contested, note: Debated.}\n",
+    )
+    result = history.run("diff", "HEAD")
+    assert result.exit_code == 0, result.output
+    assert "- Changed `osteoclast-role` (basic): Tags: “cells sample” → “cells review sample”" in result.stdout
+    assert (
+        "- Changed `bone-remodeling` (term): Extra: “” → “Contested Debated.”; Evidence: “(none)” → “contested”"
+        in result.stdout
+    )
+
+
+def test_diff__a_renamed_deck_is_a_rename_not_a_new_deck(history):
+    assert history.run("build").exit_code == 0
+    _git(history.root, "add", "-A")
+    _git(history.root, "commit", "-qm", "locked")
+    history.edit("decks/sample.yaml", "id: sample", "id: sample-deck\nprevious_ids: [sample]")
+    assert history.run("build").exit_code == 0
+    result = history.run("diff", "HEAD")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "# Changes from HEAD to the working tree\n"
+        "\n"
+        "## Sample Deck (`sample-deck`) 1.1.0\n"
+        "\n"
+        "Renamed from `sample`: every card keeps its identity, so students get no duplicates.\n"
+        "\n"
+        "No card changed.\n"
+    )

@@ -141,3 +141,17 @@ def test_evidence__cell_evidence_names_a_column_of_the_table(mini):
     assert "cards[4].rows[0].cell_evidence.bones: 'bones' is not a key of an asked column; did you mean 'bone'?" in (
         result.stderr
     )
+
+
+def test_evidence__stats_count_cards_per_level(mini):
+    mini.write("cards/a.yaml", CARDS)
+    result = mini.run("stats")
+    assert result.exit_code == 0, result.output
+    section = result.stdout.split("cards per evidence level:\n", 1)[1].split("\n\n", 1)[0]
+    assert section.splitlines() == [
+        "  established        2",
+        "  source-claim       3",
+        "  contested          1",
+        "  not-mainstream     2",
+        "  refuted            1",
+    ]
