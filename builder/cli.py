@@ -434,6 +434,57 @@ def new(ctx: click.Context, deck_id: str, name: str | None) -> None:
     _say("next: replace the example cards, then run 'tierdeck check' and 'tierdeck preview'")
 
 
+@cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="The project folder to write or extend [default: the project here, else the current folder].",
+)
+@click.pass_context
+def import_(ctx: click.Context, file: Path, out_dir: Path | None) -> None:
+    """Bring an existing Anki deck into a project, keeping every student's review history.
+
+    FILE is an Anki package (.apkg, from any Anki version) or a 'Notes in Plain Text' export (.txt).
+    Subdecks become tiers; every note keeps its GUID and its note type (with Anki's id), so students
+    who have the deck get no duplicates and lose no history. Importing a newer export of the same deck
+    again updates the cards whose notes changed; nothing is renumbered or removed. A plain-text export
+    needs the note types (and media) already in the project, from an earlier .apkg import. What cannot
+    be carried over is listed per note; if anything fails, the project is left as it was. See
+    docs/migrating.md.
+
+    \b
+    Example:
+      tierdeck import Pharmacology.apkg -o pharmacology/
+      cd pharmacology && tierdeck check --strict && tierdeck build
+      tierdeck import notes.txt           # update this project from a newer text export
+    """
+    from tierdeck.importing.importer import import_deck
+    from tierdeck.loader import find_root
+
+    if out_dir is None:
+        try:
+            out_dir = find_root(Path.cwd())
+        except UsageError:
+            out_dir = Path.cwd()
+    ctx.meta["tierdeck.root"] = out_dir.resolve()
+    report = import_deck(file, out_dir)
+    _print_diagnostics(report.warnings, report.root)
+    for deck in report.decks:
+        counts = ", ".join(
+            f"{deck.counts[word]} {word}" for word in ("new", "updated", "unchanged", "kept") if deck.counts[word]
+        )
+        verb = "created" if deck.created else "extended"
+        _say(f"{deck.id}: {verb} {_display(report.root / deck.manifest, Path.cwd())} ({counts or 'no notes'})")
+    _say(
+        f"imported {_display(file.resolve(), Path.cwd())}: {_plural(len(report.notetypes), 'note type file')} and "
+        f"{_plural(report.media, 'media file')} written, {_plural(len(report.warnings), 'warning')}"
+    )
+    _say("next: 'tierdeck check --strict', then 'tierdeck build' (see docs/migrating.md)")
+
+
 def _display(path: Path | None, base: Path) -> str:
     if path is None:
         return "-"

@@ -167,6 +167,18 @@ def build_sample(folder: Path) -> Sample:
         )
 
     sample = Sample(folder / "legacy.apkg", folder / "current.apkg", folder / "notes.txt", notes, notetypes)
+    export(col, sample)
+    col.close()
+    return sample
+
+
+def teacher_collection(sample: Sample) -> Path:
+    """The collection `build_sample` filled, which the teacher's students study."""
+    return sample.legacy.parent / "teacher" / "collection.anki2"
+
+
+def export(col, sample: Sample) -> None:
+    """Export `col` as the sample's three files: legacy and current packages, and the plain-text notes."""
     for path, legacy in ((sample.legacy, True), (sample.current, False)):
         options = ExportAnkiPackageOptions(with_scheduling=False, with_media=True, legacy=legacy)
         col.export_anki_package(out_path=str(path), options=options, limit=None)
@@ -179,8 +191,6 @@ def build_sample(folder: Path) -> Sample:
         with_notetype=True,
         with_guid=True,
     )
-    col.close()
-    return sample
 
 
 def members(apkg: Path) -> dict[str, bytes]:

@@ -1,0 +1,510 @@
+"""`tierdeck import` (issue 12): an existing Anki deck becomes a project without costing a student a review.
+
+Every round trip runs in the real Anki engine: the teacher's collection (every card studied) imports the
+build of the imported project, and must see no new and no conflicting note, every review kept, media
+present and formulas intact; then exactly the note whose card was edited updates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from anki.collection import Collection
+from anki_engine import ImportCounts, history, import_package, open_collection, study_everything
+from click.testing import CliRunner
+from conftest import Project
+from import_builders import (
+    MEDIA,
+    Sample,
+    build_sample,
+    edit_collection,
+    export,
+    members,
+    sql,
+    teacher_collection,
+    write_zip,
+)
+
+from tierdeck.cli import cli
+
+FORMULA = r"Clearance is {{c1::\(\frac{a}{b}\)}}"
+CLOZE_LINT = (
+    "cards/pharmacology/kinetics-clearance.yaml:10: cards[0].text: deletion c1 hides 57% of the text, leaving too "
+    "little to recall it from; hide less (one key word or phrase) or split it into several deletions"
+)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    return build_sample(tmp_path_factory.mktemp("sample"))
+
+
+def tierdeck(cwd: Path, *args: str, env: dict | None = None):
+    """Run `tierdeck ARGS` in `cwd`."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def imported(source: Path, folder: Path, name: str = "project") -> Project:
+    """`tierdeck import source -o folder/name`, which must succeed."""
+    result = tierdeck(folder, "import", str(source), "-o", name)
+    assert result.exit_code == 0, result.output
+    return Project(folder / name)
+
+
+def built(project: Project, epoch: int | None = None) -> Path:
+    env = {"SOURCE_DATE_EPOCH": str(epoch)} if epoch else None
+    result = project.run("build", env=env)
+    assert result.exit_code == 0, result.output
+    return project.root / "dist" / "pharmacology.apkg"
+
+
+def teacher_copy(sample: Sample, folder: Path, study: bool = True) -> Collection:
+    """A copy of the teacher's collection with every card studied: what a student who has the deck holds."""
+    shutil.copytree(teacher_collection(sample).parent, folder)
+    col = Collection(str(folder / "collection.anki2"))
+    if study:
+        assert study_everything(col) == 7
+    return col
+
+
+def fields(col: Collection) -> dict[str, list[str]]:
+    return {col.get_note(nid).guid: list(col.get_note(nid).fields) for nid in col.find_notes("")}
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def no_staging_left(folder: Path) -> bool:
+    return not [p for p in folder.iterdir() if ".import-" in p.name]
+
+
+# --- round trips through the teacher's own collection -------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["legacy", "current"])
+def test_import__a_package_round_trips_without_a_new_note_or_a_lost_review(sample, tmp_path, kind):
+    project = imported(getattr(sample, kind), tmp_path)
+    col = teacher_copy(sample, tmp_path / "teacher")
+    reviews, before = history(col), fields(col)
+    assert import_package(col, built(project)) == ImportCounts(new=0, updated=0, duplicate=5, conflicting=0)
+    assert history(col) == reviews and fields(col) == before
+    assert col.media.check().missing == []
+    assert FORMULA in [f for note in fields(col).values() for f in note]
+
+    receptor = sample.notes[0]
+    project.edit("cards/pharmacology/receptors.yaml", "back: β<sub>2</sub>", "back: β<sub>2</sub> (bronchi)")
+    assert import_package(col, built(project)) == ImportCounts(new=0, updated=1, duplicate=4, conflicting=0)
+    assert history(col) == reviews
+    after = fields(col)
+    assert after[receptor.guid][1] == "β<sub>2</sub> (bronchi)"
+    assert {g: f for g, f in after.items() if g != receptor.guid} == {g: f for g, f in before.items() if g != receptor.guid}
+    assert col.media.check().missing == []
+    col.close()
+
+
+def test_import__a_new_student_gets_every_note_as_the_teacher_wrote_it(sample, tmp_path):
+    project = imported(sample.current, tmp_path)
+    col = open_collection(tmp_path / "new-student")
+    assert import_package(col, built(project)) == ImportCounts(new=5, updated=0, duplicate=0, conflicting=0)
+    got = fields(col)
+    notes = {col.get_note(nid).guid: col.get_note(nid) for nid in col.find_notes("")}
+    for note in sample.notes:
+        # media are packed under their name plus a hash of their bytes, so a changed file reaches students
+        unpacked = [re.sub(r"-[0-9a-f]{12}(?=\.(png|mp3))", "", text) for text in got[note.guid]]
+        assert unpacked == list(note.fields)
+        anki = notes[note.guid]
+        assert anki.mid == note.notetype_id
+        assert set(note.tags) < set(anki.tags)
+        deck = col.decks.name(anki.cards()[0].did)
+        assert deck == (note.deck if "::" in note.deck else "Pharmacology::General")
+    assert col.media.check().missing == []
+    assert sorted(re.sub(r"-[0-9a-f]{12}", "", n) for n in os.listdir(col.media.dir())) == sorted(MEDIA)
+    col.close()
+
+
+def test_import__the_first_build_needs_no_lock_change_and_check_lists_what_to_decide(sample, tmp_path):
+    project = imported(sample.legacy, tmp_path)
+    result = project.run("build", "--locked", env={"SOURCE_DATE_EPOCH": "2000000000"})
+    assert result.exit_code == 0, result.output
+    result = project.run("check", "--strict")
+    assert result.exit_code == 1
+    assert result.stderr == f"{CLOZE_LINT}\n1 error; nothing was written\n"
+
+
+def test_import__the_project_written(sample, tmp_path):
+    result = tierdeck(tmp_path, "import", str(sample.legacy), "-o", "project")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "decks/pharmacology.yaml:5: warning: tiers: 2 note(s) sat in the top deck 'Pharmacology' itself; tierdeck "
+        "puts every card in a tier's subdeck, so students who get them new find them in 'Pharmacology::General' "
+        "(students who have them keep them where they are)\n"
+    )
+    assert result.stdout == (
+        "pharmacology: created project/decks/pharmacology.yaml (5 new)\n"
+        f"imported {sample.legacy}: 4 note type files and 2 media files written, 1 warning\n"
+        "next: 'tierdeck check --strict', then 'tierdeck build' (see docs/migrating.md)\n"
+    )
+    root = tmp_path / "project"
+    assert (root / "decks" / "pharmacology.yaml").read_text().splitlines()[1:] == [
+        "id: pharmacology",
+        "name: Pharmacology",
+        "tiers:",
+        "  - {id: general, title: General}",
+        "  - {id: kinetics, title: Kinetics}",
+        "  - {id: kinetics-clearance, title: 'Kinetics::Clearance'}",
+        "  - {id: receptors, title: Receptors}",
+        "cards: [cards/pharmacology]",
+    ]
+    receptor = sample.notes[0]
+    text = (root / "cards" / "pharmacology" / "receptors.yaml").read_text()
+    assert text.splitlines()[2:5] == ["tier: receptors", "cards:", "  - type: basic"]
+    assert yaml.safe_load(text)["cards"] == [
+        {
+            "type": "basic",
+            "id": "which-receptor",
+            "guid": receptor.guid,
+            "notetype": "anki-basic",
+            "format": "html",
+            "tags": ["exam::2024", "receptors"],
+            "front": 'Which receptor? <img src="media/receptor.png">',
+            "back": "β<sub>2</sub>",
+        }
+    ]
+    drug = (root / "notetypes" / "drug.yaml").read_text()
+    assert "\nkind: standard\nfields: [Name, Class, Mechanism]\nsort_field: Class\n" in drug
+    assert (root / "notetypes" / "drug" / "style.css").read_text() == sample.notetypes[sample.notes[3].notetype_id].css
+    assert sorted(p.name for p in (root / "notetypes").glob("*.yaml")) == [
+        "anki-basic.yaml",  # never notetypes/basic.yaml, which would replace tierdeck's own Basic
+        "anki-cloze.yaml",
+        "basic-and-reversed-card.yaml",
+        "drug.yaml",
+    ]
+    assert {p.name: p.read_bytes() for p in (root / "cards" / "pharmacology" / "media").iterdir()} == MEDIA
+    lock = json.loads((root / "decks" / "pharmacology.lock").read_text())
+    assert {(e["guid"], e["mtime"], e["nid"]) for e in lock["notes"].values()} == {
+        (n.guid, n.mtime, n.note_id) for n in sample.notes
+    }
+    assert lock["notetypes"]["drug"]["mtime"] == 1_500_000_000
+
+
+# --- the plain-text export ----------------------------------------------------------------------------
+
+
+def text_project(sample: Sample, folder: Path) -> Project:
+    """A project made from the text export, given the note types and media of an earlier .apkg import."""
+    donor = imported(sample.legacy, folder, "from-apkg")
+    (folder / "project" / "cards" / "pharmacology").mkdir(parents=True)
+    shutil.copytree(donor.root / "notetypes", folder / "project" / "notetypes")
+    shutil.copytree(donor.root / "cards" / "pharmacology" / "media", folder / "project" / "cards" / "pharmacology" / "media")
+    return imported(sample.text, folder)
+
+
+def test_import__a_text_export_round_trips_updating_each_note_once(sample, tmp_path):
+    project = text_project(sample, tmp_path)
+    col = teacher_copy(sample, tmp_path / "teacher")
+    reviews = history(col)
+    # a text export has no modification times: every note is stamped with the import time, so updates once
+    assert import_package(col, built(project)) == ImportCounts(new=0, updated=5, duplicate=0, conflicting=0)
+    assert history(col) == reviews
+    assert col.media.check().missing == []
+    assert FORMULA in [f for note in fields(col).values() for f in note]
+    before = fields(col)
+    drug = sample.notes[3]
+    project.edit("cards/pharmacology/general.yaml", "Class: Beta blocker", "Class: Non-selective beta blocker")
+    assert import_package(col, built(project)) == ImportCounts(new=0, updated=1, duplicate=4, conflicting=0)
+    after = fields(col)
+    assert after[drug.guid][1] == "Non-selective beta blocker"
+    assert {g: f for g, f in after.items() if g != drug.guid} == {g: f for g, f in before.items() if g != drug.guid}
+    assert history(col) == reviews
+    col.close()
+
+
+def test_import__a_text_export_needs_the_note_types(sample, tmp_path):
+    result = tierdeck(tmp_path, "import", str(sample.text), "-o", "project")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        f"{sample.text}: the notes of note type 'Basic' cannot be imported: notetypes/ has no note type named 'Basic' "
+        "with its Anki id, and a plain-text export does not carry note types (nor the ids students' notes are matched "
+        "by); import the deck's .apkg into this folder first (in Anki: File > Export > Anki Deck Package), or copy its "
+        "note type file into notetypes/"
+    )
+    assert lines[-1] == "4 errors, 1 warning; nothing was written"
+    assert not (tmp_path / "project").exists() and no_staging_left(tmp_path)
+
+
+# --- a second import ----------------------------------------------------------------------------------
+
+
+def newer_export(sample: Sample, folder: Path, change) -> Sample:
+    """The teacher's collection, copied, changed by `change(col)` in Anki, and exported again."""
+    col = teacher_copy(sample, folder / "teacher", study=False)
+    change(col)
+    again = Sample(folder / "legacy.apkg", folder / "current.apkg", folder / "notes.txt", [], {})
+    export(col, again)
+    col.close()
+    return again
+
+
+def test_import__a_newer_package_updates_the_changed_note_and_adds_the_new_one(sample, tmp_path):
+    project = imported(sample.legacy, tmp_path)
+    built(project)
+    project.edit("cards/pharmacology/general.yaml", "Class: Beta blocker", "Class: Non-selective beta blocker")
+    built(project, 1_900_000_000)  # the author's own edit, released
+    half_life, drug = sample.notes[1], sample.notes[3]
+
+    def change(col: Collection) -> None:
+        note = col.get_note(half_life.note_id)
+        note["Back"] = note["Back"] + " (about 5 half-lives to steady state)"
+        col.update_note(note)
+        new = col.new_note(col.models.by_name("Basic"))
+        new["Front"], new["Back"] = "Half-life of <i>warfarin</i>?", "About 40 hours"
+        col.add_note(new, col.decks.id("Pharmacology::Toxicology"))  # a subdeck the project has no tier for
+
+    newer = newer_export(sample, tmp_path / "newer", change)
+    before = snapshot(project.root)
+    result = tierdeck(tmp_path, "import", str(newer.current), "-o", "project", env={"SOURCE_DATE_EPOCH": "2000000000"})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        "pharmacology: extended project/decks/pharmacology.yaml (1 new, 1 updated, 3 unchanged, 1 kept)"
+    )
+    after = snapshot(project.root)
+    changed = {name for name in after if before.get(name) != after[name]}
+    assert changed == {
+        "cards/pharmacology/kinetics.yaml",
+        "cards/pharmacology/toxicology.yaml",
+        "decks/pharmacology.yaml",
+        "decks/pharmacology.lock",
+    }
+    kinetics = (project.root / "cards" / "pharmacology" / "kinetics.yaml").read_text()
+    assert "steady state" in kinetics and "id: half-life\n" in kinetics
+    assert "id: half-life-of-warfarin\n" in after["cards/pharmacology/toxicology.yaml"].decode()
+    assert after["decks/pharmacology.yaml"].decode().endswith(
+        "  - {id: receptors, title: Receptors}\n  - {id: toxicology, title: Toxicology}\ncards: [cards/pharmacology]\n"
+    )
+    assert "Non-selective" in after["cards/pharmacology/general.yaml"].decode()  # the author's edit stays
+
+    col = teacher_copy(sample, tmp_path / "student")
+    reviews = history(col)
+    counts = import_package(col, built(project, 2_000_000_000))
+    # the student lacks the new note and both edits: the teacher's Anki edit and the author's own
+    assert counts == ImportCounts(new=1, updated=2, duplicate=3, conflicting=0)
+    assert history(col).items() >= reviews.items()
+    assert "steady state" in fields(col)[half_life.guid][1]
+    assert fields(col)[drug.guid][1] == "Non-selective beta blocker"
+    col.close()
+
+
+def test_import__a_newer_text_export_updates_only_the_changed_card(sample, tmp_path):
+    project = imported(sample.legacy, tmp_path)
+    built(project)
+    cloze = sample.notes[2]
+
+    def change(col: Collection) -> None:
+        note = col.get_note(cloze.note_id)
+        note["Back Extra"] = "the ratio of elimination rate to concentration"
+        col.update_note(note)
+
+    newer = newer_export(sample, tmp_path / "newer", change)
+    before = snapshot(project.root)
+    result = tierdeck(tmp_path, "import", str(newer.text), "-o", "project")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "pharmacology: extended project/decks/pharmacology.yaml (1 updated, 4 unchanged)"
+    after = snapshot(project.root)
+    assert {n for n in after if before.get(n) != after[n]} == {
+        "cards/pharmacology/kinetics-clearance.yaml",
+        "decks/pharmacology.lock",
+    }
+    col = teacher_copy(sample, tmp_path / "student")
+    assert import_package(col, built(project)) == ImportCounts(new=0, updated=1, duplicate=4, conflicting=0)
+    col.close()
+
+
+# --- what cannot be carried over ----------------------------------------------------------------------
+
+
+def test_import__what_tierdeck_never_sends_is_taken_out_and_reported_per_note(tmp_path):
+    col = open_collection(tmp_path / "teacher")
+    col.media.write_data("diagram.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+    note = col.new_note(col.models.by_name("Basic"))
+    note["Front"] = 'Heart <span style="font-size: 20px">sounds</span><script>alert(1)</script>'
+    note["Back"] = 'S1 <img src="missing.png"> and S2 <img src="diagram.svg">'
+    col.add_note(note, col.decks.id("Cardio::Auscultation"))
+    options_path = tmp_path / "cardio.apkg"
+    from anki.collection import ExportAnkiPackageOptions
+
+    col.export_anki_package(
+        out_path=str(options_path),
+        options=ExportAnkiPackageOptions(with_scheduling=False, with_media=True, legacy=True),
+        limit=None,
+    )
+    col.close()
+    result = tierdeck(tmp_path, "import", "cardio.apkg", "-o", "project")
+    assert result.exit_code == 0, result.output
+    where = f"cards/cardio/auscultation.yaml:5: warning: cards[0] (note '{note.guid}')"
+    assert result.stderr.splitlines() == [
+        f"cardio.apkg: warning: note '{note.guid}' refers to the media file 'missing.png', which the package does not "
+        "hold, so students will see it missing; in Anki, run Tools > Check Media, then export with media",
+        f"{where}: field 'Front': the CSS property 'font-size' in style is not kept (it could move, hide or resize the "
+        "card), so the import took it out",
+        f"{where}: field 'Front': the HTML tag <script> is not allowed, so the import took it out",
+        f"{where}: field 'Back': the image 'missing.png' is not in the package, so the import took out the image",
+        f"{where}: field 'Back': the image 'diagram.svg' is of a kind tierdeck does not pack (it packs .png, .jpg, "
+        ".jpeg, .gif, .webp), so the import took out the image; convert it, put it in cards/cardio/media/ and add it "
+        "to the field again",
+    ]
+    card = (tmp_path / "project" / "cards" / "cardio" / "auscultation.yaml").read_text()
+    assert "    front: Heart <span style=\"\">sounds</span>\n    back: 'S1  and S2 '\n" in card
+    assert Project(tmp_path / "project").run("check", "--strict").exit_code == 0
+
+
+# --- untrusted input: a clear error, and nothing written -----------------------------------------------
+
+
+def _hostile(sample: Sample, folder: Path, case: str) -> tuple[str, str]:
+    """(file name, the one error `tierdeck import` must print) for a generated hostile file."""
+    if case == "not-a-zip":
+        (folder / "deck.apkg").write_bytes(b"<html>404 Not Found</html>")
+        return "deck.apkg", (
+            "deck.apkg: is not a valid Anki package: it is not a zip file; it may be damaged or only partly downloaded: "
+            "download it again, or export the deck from Anki again"
+        )
+    if case == "truncated":
+        (folder / "deck.apkg").write_bytes(sample.legacy.read_bytes()[:5000])
+        return "deck.apkg", (
+            "deck.apkg: is not a valid Anki package: its zip structure is damaged; it may be only partly downloaded: "
+            "download it again, or export the deck from Anki again"
+        )
+    content = members(sample.legacy)
+    if case == "escaping-media-name":
+        content["media"] = json.dumps({**json.loads(content["media"]), "0": "../../.bashrc"}).encode()
+        write_zip(folder / "deck.apkg", content)
+        return "deck.apkg", (
+            "deck.apkg: the media file in member '0' is named '../../.bashrc': it climbs to a parent folder with '..', "
+            "so it could be written outside Anki's media folder; tierdeck refuses such a package: ask its author for a "
+            "clean export"
+        )
+    if case == "shared-guid":
+        first, second = sample.notes[0], sample.notes[1]
+        edit = sql("UPDATE notes SET guid = ? WHERE id = ?", args=(first.guid, second.note_id))
+        content["collection.anki21"] = edit_collection(content["collection.anki21"], folder / "work", edit)
+        write_zip(folder / "deck.apkg", content)
+        return "deck.apkg", (
+            f"deck.apkg: two notes (ids {first.note_id} and {second.note_id}) share the GUID '{first.guid}'; in Anki, "
+            "run Tools > Check Database (it gives one of them a new GUID), then export again"
+        )
+    if case == "trigger":
+        edit = sql("CREATE TRIGGER spy AFTER UPDATE ON notes BEGIN SELECT 1; END")
+        content["collection.anki21"] = edit_collection(content["collection.anki21"], folder / "work", edit)
+        write_zip(folder / "deck.apkg", content)
+        return "deck.apkg", (
+            "deck.apkg: the collection inside the package holds a trigger named 'spy', which Anki never creates, so "
+            "the file was altered after Anki wrote it; export the deck from Anki again"
+        )
+    assert case == "text-quotes"
+    (folder / "notes.txt").write_text(
+        '#separator:tab\n#html:true\n#guid column:1\n#notetype column:2\n#deck column:3\n#tags column:6\n'
+        'g1\tBasic\tDeck\t"never closed\tback\ttag\n',
+        encoding="utf-8",
+    )
+    return "notes.txt", (
+        "notes.txt:7: the quotes in this record do not pair up; a field holding the separator, a quote or a line "
+        'break must be enclosed in double quotes, with each quote inside it doubled ("")'
+    )
+
+
+@pytest.mark.parametrize("into", ["a-new-folder", "an-existing-project"])
+@pytest.mark.parametrize(
+    "case", ["not-a-zip", "truncated", "escaping-media-name", "shared-guid", "trigger", "text-quotes"]
+)
+def test_import__a_hostile_file_is_refused_and_nothing_is_written(sample, tmp_path, case, into):
+    if into == "an-existing-project":
+        imported(sample.legacy, tmp_path)
+    before = snapshot(tmp_path / "project") if into == "an-existing-project" else None
+    name, message = _hostile(sample, tmp_path, case)
+    result = tierdeck(tmp_path, "import", name, "-o", "project")
+    assert result.exit_code == 1
+    assert result.stderr == f"{message}\n1 error; nothing was written\n"
+    if before is None:
+        assert not (tmp_path / "project").exists()
+    else:
+        assert snapshot(tmp_path / "project") == before
+    assert no_staging_left(tmp_path)
+
+
+@pytest.mark.parametrize("into", ["a-new-folder", "an-existing-project"])
+def test_import__notes_that_would_not_build_stop_the_import(sample, tmp_path, into):
+    if into == "an-existing-project":
+        project = imported(sample.current, tmp_path)
+        project.edit("cards/pharmacology/kinetics-clearance.yaml", "id: clearance-is", "id: clearance")
+    before = snapshot(tmp_path / "project") if into == "an-existing-project" else None
+    content = members(sample.legacy)
+    cloze = sample.notes[2]
+    edit = sql("UPDATE notes SET flds = ?, mod = mod + 1 WHERE guid = ?", args=("{{c1::a {{c2::b}} c}}\x1f", cloze.guid))
+    content["collection.anki21"] = edit_collection(content["collection.anki21"], tmp_path / "work", edit)
+    write_zip(tmp_path / "nested.apkg", content)
+    result = tierdeck(tmp_path, "import", "nested.apkg", "-o", "project")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-3:] == [
+        f"cards/pharmacology/kinetics-clearance.yaml:9: cards[0].text: deletion c2 sits "
+        "inside deletion c1; the package would hold no card for the inner one, so write each deletion on its own, "
+        "e.g. {{c1::Osteoblasts}} {{c2::build}} bone",
+        "nested.apkg: the cards these notes make would not build (see above), so nothing was written; change those "
+        "notes in Anki and export again (or report it as a bug in tierdeck if the notes are fine in Anki)",
+        "2 errors; nothing was written",
+    ]
+    if before is None:
+        assert not (tmp_path / "project").exists()
+    else:
+        assert snapshot(tmp_path / "project") == before
+    assert no_staging_left(tmp_path)
+
+
+def test_import__a_failed_move_puts_the_project_back(sample, tmp_path, monkeypatch):
+    import tierdeck.importing.writer as writer
+
+    project = imported(sample.legacy, tmp_path)
+    col = open_collection(tmp_path / "french")
+    note = col.new_note(col.models.by_name("Basic"))
+    note["Front"], note["Back"] = "le chat", "the cat"
+    col.add_note(note, col.decks.id("French"))
+    col.export_anki_package(out_path=str(tmp_path / "french.apkg"), options=_legacy_options(), limit=None)
+    col.close()
+    before = snapshot(project.root)
+    calls = []
+    real = os.replace
+
+    def flaky(source, target):
+        calls.append(target)
+        if len(calls) == 6:
+            raise OSError(28, "No space left on device", str(target))
+        return real(source, target)
+
+    monkeypatch.setattr(writer.os, "replace", flaky)
+    result = tierdeck(tmp_path, "import", "french.apkg", "-o", "project")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot write ")
+    assert result.stderr.endswith(
+        ": No space left on device; the project was left as it was (free some space or check permissions, then "
+        "import again)\n"
+    )
+    assert snapshot(project.root) == before
+    assert no_staging_left(tmp_path)
+
+
+def _legacy_options():
+    from anki.collection import ExportAnkiPackageOptions
+
+    return ExportAnkiPackageOptions(with_scheduling=False, with_media=True, legacy=True)
