@@ -27,7 +27,7 @@ from tierdeck import __version__, identity, yamlio
 from tierdeck.cache import Cache, remembered_digests
 from tierdeck.errors import Diagnostic, InputError, OutputError, UsageError, relative
 from tierdeck.identity import DeckIdentity, DeckNotes
-from tierdeck.lint import duplicate_warnings
+from tierdeck.lint import duplicate_warnings, similar_definition_warnings
 from tierdeck.loader import Deck, check_unique_ids, discover, read_deck, root_of
 from tierdeck.lock import Stamps, schema_problems, stamp
 from tierdeck.notes import NoteSpec
@@ -222,6 +222,7 @@ def load(root: Path | None = None, manifests: list[Path] | None = None, cache: b
                 problems += unit.problems + unit.warnings
             problems += check_unique_ids(deck, (card for unit in units for card in unit.ids))
             problems += duplicate_warnings(deck, (prompt for unit in units for prompt in unit.prompts))
+            problems += similar_definition_warnings(deck, (d for unit in units for d in unit.definitions))
         read.append((deck, notes, asked))
     identities, found = identity.resolve(
         root, [DeckNotes(d.manifest, d.manifest_path, notes, d.files) for d, notes, _ in read], complete

@@ -53,7 +53,7 @@ cards:
     extra: Osteo- means bone; -blast means builder.
   - type: cloze
     id: example-cloze
-    text: "{{{{c1::Osteoblasts}}}} build bone matrix; {{{{c2::osteoclasts}}}} resorb it."
+    text: "Osteoblasts {{{{c1::build}}}} bone matrix; osteoclasts {{{{c2::resorb}}}} it."
 """
 
 ADVANCED = """\

@@ -27,7 +27,7 @@ from pathlib import Path
 from tierdeck.cache import Cache, file_digest
 from tierdeck.cache import key as cache_key
 from tierdeck.errors import Diagnostic, UsageError
-from tierdeck.lint import Prompt, card_warnings, prompts
+from tierdeck.lint import Definition, Prompt, card_warnings, definitions, note_warnings, prompts
 from tierdeck.loader import CardId, Deck, file_cards
 from tierdeck.media import MediaResolver, same_bytes
 from tierdeck.notes import NoteSpec, expand
@@ -47,6 +47,7 @@ class FileUnit:
     problems: list[Diagnostic] = field(default_factory=list)  # errors
     warnings: list[Diagnostic] = field(default_factory=list)  # lint warnings of single cards
     prompts: list[Prompt] = field(default_factory=list)  # for the deck-wide check of repeated prompts
+    definitions: list[Definition] = field(default_factory=list)  # for the deck-wide check of look-alike terms
 
     @property
     def media(self) -> list:
@@ -66,6 +67,9 @@ def compile_file(deck: Deck, file: Path) -> FileUnit:
         unit.problems += found
         unit.warnings += card_warnings(ref, deck.notetypes)
         unit.prompts += prompts(ref)
+        unit.definitions += definitions(ref)
+    for note in unit.notes:
+        unit.warnings += note_warnings(note)
     return unit
 
 

@@ -79,7 +79,7 @@ def project(tmp_path: Path) -> Project:
 @pytest.fixture
 def sample(tmp_path: Path) -> Project:
     """A copy of tests/sample: one deck with every card type over two tiers."""
-    shutil.copytree(SAMPLE, tmp_path / "sample")
+    shutil.copytree(SAMPLE, tmp_path / "sample", ignore=shutil.ignore_patterns(".tierdeck-cache", "dist", "preview"))
     return Project(tmp_path / "sample")
 
 

@@ -268,7 +268,7 @@ NEEDED = """
         extra: "<b>bold</b>, <i>italic</i>, <u>under</u>, <mark>marked</mark> and [a link](https://example.org/bone)"
       - type: basic
         id: colours
-        front: '<span style="color: #c00; font-weight: bold">Red bold</span>, <font color="blue">blue</font>?'
+        front: '<span class="td-red" style="font-weight: bold; text-align: left">Red bold</span> and plain?'
         back: '<p dir="rtl">مرحبا</p><details><summary>More</summary>Hidden until tapped.</details>'
 
 """
@@ -304,14 +304,40 @@ def test_html_safety__markup_students_need_survives_into_the_collection(mini):
         "<mark>marked</mark>",
         '<a href="https://example.org/bone" rel="noopener noreferrer">a link</a>',
         '<a href="https://example.org/guyton" rel="noopener noreferrer">Guyton and Hall</a>',
-        '<span style="color:#c00;font-weight:bold">Red bold</span>',
-        '<font color="blue">blue</font>',
+        '<span class="td-red" style="font-weight:bold;text-align:left">Red bold</span>',
         '<p dir="rtl">مرحبا</p>',
         "<details><summary>More</summary>Hidden until tapped.</details>",
     ):
         assert needed in fields, needed
     assert re.search(r'<img src="x-[0-9a-f]{12}\.png" alt="bone">', fields), fields
     assert unsafe_parts(fields) == []
+
+
+def test_html_safety__inline_colours_survive_and_lint_says_when_they_are_too_faint(mini):
+    mini.write(
+        "cards/a.yaml",
+        """
+        tier: one
+        source: Test
+        cards:
+          - type: basic
+            id: colours
+            front: '<span style="color: #c00">red</span> and <font color="navy">navy</font>?'
+            back: Both.
+        """,
+    )
+    result = mini.run("build")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "cards/a.yaml:4: warning: cards[0]: Front: the colour #c00 reads at 2.8:1 on the night background, under the "
+        "4.5:1 a student needs (no colour has it on both the light and the night background); use a colour class "
+        'that changes with the mode instead, e.g. <span class="td-red">, or td-orange, td-green, td-blue, td-purple',
+        "cards/a.yaml:4: warning: cards[0]: Front: the colour navy reads at 1.0:1 on the night background, under the "
+        "4.5:1 a student needs (no colour has it on both the light and the night background); use a colour class "
+        'that changes with the mode instead, e.g. <span class="td-red">, or td-orange, td-green, td-blue, td-purple',
+    ]
+    fields = "\n".join(collection_fields(mini.root / "dist" / "mini.apkg"))
+    assert '<span style="color:#c00">red</span>' in fields and '<font color="navy">navy</font>' in fields
 
 
 def test_html_safety__without_the_reports_the_sanitiser_still_keeps_everything_unsafe_out(mini, monkeypatch, tmp_path):

@@ -30,7 +30,7 @@ CARDS = """
         back: They resorb bone.
       - type: cloze
         id: {prefix}c1
-        text: "{{{{c1::Osteoblasts}}}} build bone; {{{{c2::osteoclasts}}}} resorb it."
+        text: "Osteoblasts {{{{c1::build}}}} bone; osteoclasts {{{{c2::resorb}}}} it."
 """
 
 

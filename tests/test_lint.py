@@ -194,3 +194,69 @@ def test_lint__reverse_term_definition_is_a_front_and_terms_must_not_repeat(mini
             "reword one"
         ),
     ]
+
+
+CRAFT = """
+    tier: one
+    source: Lecture 1
+    cards:
+      - type: cloze
+        id: panel
+        text: "The clinic's panel: {{c1::estradiol}}, {{c2::testosterone}}, {{c3::DHEA-S}} and {{c4::thyroid hormones}}."
+      - type: cloze
+        id: pair
+        text: "{{c1::Osteoblasts}} build bone; {{c2::osteoclasts}} resorb it."
+      - type: cloze
+        id: fine
+        text: "Progesterone comes from the {{c1::ovaries}} and, less, from the {{c2::adrenal glands}}."
+      - type: basic
+        id: circular
+        front: What does bone loss do to skeletal strength?
+        back: Bone loss lowers skeletal strength.
+      - type: term
+        id: resorption
+        term: Bone resorption
+        definition: The process by which osteoclasts break down old bone tissue and release its minerals.
+      - type: term
+        id: osteoclast-activity
+        term: Osteoclast activity
+        definition: The process in which osteoclasts break down old bone tissue, releasing minerals.
+      - type: basic
+        id: code
+        front: What does this compute?
+        back: |
+          ```
+          ratio = bicarbonate_concentration / (0.03 * partial_pressure_co2)
+          ```
+"""
+
+
+def test_lint__craft_patterns_are_located_warnings(mini):
+    mini.write("cards/a.yaml", CRAFT)
+    result = mini.run("check")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "cards/a.yaml:6: warning: cards[0].text: deletions c1, c2, c3, c4 hide the items of one short list, each on "
+        "its own card: every card shows the others, so it can be answered by elimination; hide the list in one "
+        "deletion, or ask for it in a basic card",
+        "cards/a.yaml:9: warning: cards[1].text: deletions c1 and c2 hide a matched pair ('osteoblasts', "
+        "'osteoclasts'): each card shows the other half, which gives its answer away; hide both in one deletion, or "
+        "ask each in a card of its own without the other",
+        "cards/a.yaml:16: warning: cards[3].back: the answer repeats the question's words (bone, loss, skeletal, "
+        "strength) and adds one word: a student can say it back without recalling anything; ask for what the answer "
+        "adds",
+        "cards/a.yaml:24: warning: cards[5].definition: defined almost as term 'resorption' at cards/a.yaml:20 (7 of "
+        "9 words shared), so students will confuse the two; say what tells them apart, in the definitions or in an "
+        "extra on both cards",
+        "cards/a.yaml:25: warning: cards[6]: Back: a code line is 65 characters wide; code does not wrap, so on a "
+        "390 px phone it runs off the card: break it into lines of at most 32",
+    ]
+
+
+def test_lint__look_alike_terms_told_apart_in_extras_are_fine(mini):
+    mini.write(
+        "cards/a.yaml",
+        CRAFT.replace("release its minerals.", "release its minerals.\n    extra: The process.")
+        .replace("releasing minerals.", "releasing minerals.\n    extra: The cell's work."),
+    )
+    assert "defined almost as term" not in mini.run("check").stderr

@@ -29,7 +29,7 @@ def test_release__v2_reaches_a_student_who_studied_v1_without_losing_history(sam
 
     # v2: two edits, one card added, one removed, and the Basic note type's CSS changed.
     sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down (resorb) bone.")
-    sample.edit("cards/sample/basics.yaml", "old bone.", "old bone tissue.")
+    sample.edit("cards/sample/basics.yaml", "resorb old bone}}", "resorb old bone tissue}}")
     sample.edit(
         "cards/sample/advanced.yaml",
         "  - type: basic\n    id: h2o\n    tier: basics\n    front: Formula of water?\n    back: H<sub>2</sub>O\n",
@@ -46,7 +46,7 @@ def test_release__v2_reaches_a_student_who_studied_v1_without_losing_history(sam
     assert counts == ImportCounts(new=1, updated=2, duplicate=6, conflicting=0)
     notes = notes_by_card_id(col)
     assert notes["osteoclast-role"]["Back"] == "They break down (resorb) bone."
-    assert notes["remodeling-cells"]["Text"].endswith("{{c2::osteoclasts}} resorb old bone tissue.")
+    assert notes["remodeling-cells"]["Text"].endswith("osteoclasts {{c2::resorb old bone tissue}}.")
     assert notes["new-card"]["Front"] == "Where are PR-A and PR-B found?"
     assert "h2o" in notes  # Anki never deletes a student's notes; the changelog reports the removal
     assert col.note_count() == 10
