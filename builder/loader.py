@@ -73,7 +73,7 @@ def find_root(start: Path) -> Path:
             return folder
     raise UsageError(
         f"no decks/ folder in {start} or any folder above it; run tierdeck inside a project "
-        "(create one with 'tierdeck new DECK_ID') or name a manifest"
+        "(start one with 'tierdeck init') or name a manifest"
     )
 
 
