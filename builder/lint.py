@@ -155,16 +155,17 @@ _STOPWORDS = frozenset(
 )
 
 
+_WORD = re.compile(r"[a-z][a-z\-]{3,}")  # words of four letters or more: the short ones carry little
+
+
 def content_words(text: str) -> frozenset[str]:
     """The words that carry meaning, lower-cased and roughly singular (for comparing texts, not showing them)."""
     words = set()
-    for word in re.findall(r"[a-z][a-z\-]+", _plain(text).lower()):
-        if len(word) < 4 or word in _STOPWORDS:
+    for word in _WORD.findall(_plain(text).lower()):
+        if word in _STOPWORDS:
             continue
-        if word.endswith("ies"):
-            word = word[:-3] + "y"
-        elif word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
+        if word[-1] == "s" and word[-2] != "s":
+            word = word[:-3] + "y" if word.endswith("ies") else word[:-1]
         words.add(word)
     return frozenset(words)
 
@@ -199,10 +200,11 @@ def _elimination(ref: CardRef, nodes: tuple) -> list[Diagnostic]:
             )
         )
     answers = {c.ordinal: _plain(revealed(c.nodes)).strip().lower() for c in deletions}
-    if not found and len(answers) == 2 and all(0 < len(a.split()) <= 2 for a in answers.values()):
+    if not found and len(answers) == 2 and all(len(a.split()) == 1 for a in answers.values()):
         first, second = answers.values()
         prefix = len(os.path.commonprefix([first, second]))
-        if prefix >= 3 and prefix >= 0.4 * min(len(first), len(second)) and first != second:
+        # two words that differ after a shared stem (osteoblast/osteoclast, hyper-/hypothyroid, PR-A/PR-B)
+        if prefix >= 3 and prefix >= 0.4 * min(len(first), len(second)) and prefix < min(len(first), len(second)):
             one, two = sorted(answers)
             found.append(
                 _warn(
@@ -226,6 +228,8 @@ def _circular(ref: CardRef) -> list[Diagnostic]:
     )
     found = []
     for where, question, answer in pairs:
+        if len(answer.split()) > 2 * len(question.split()) + 4:
+            continue  # far longer than its question: it adds more than one word, whatever they are
         asked, said = content_words(question), content_words(answer)
         shared, new = asked & said, said - asked
         if len(shared) >= 2 and len(new) <= 1:

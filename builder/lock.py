@@ -137,12 +137,13 @@ def stamp(lock: Lock, notes: list[NoteSpec], now: int) -> Stamps:
     """Give each note and note type its modification time and Anki id; return them with the updated lock.
 
     A new note's id is a time in milliseconds, as Anki makes them (its browser shows it as the note's
-    creation), from the build time on, one apart and past every id the lock already holds.
+    creation), from the build time on, past every id the lock already holds, with room after it for
+    its cards' ids.
     """
     new = Lock(lock.deck, lock.namespace)
     result = Stamps(new, {}, {}, {}, [], [], [], [], [])
     old_notes, new_notes, note_mtimes, note_ids = lock.notes, new.notes, result.note_mtimes, result.note_ids
-    next_id = max([now * 1000, *(e["nid"] + 1 for e in old_notes.values() if type(e.get("nid")) is int)])
+    next_id = max([now * 1000, *(e["nid"] + 100 for e in old_notes.values() if type(e.get("nid")) is int)])
     for note in notes:  # the hot loop of a rebuild (36,000 notes at 50,000 cards): kept lean
         digest, guid, tier = note.content_hash, note.guid, note.tier
         old = old_notes.get(note.key)
@@ -158,8 +159,8 @@ def stamp(lock: Lock, notes: list[NoteSpec], now: int) -> Stamps:
             if old.get("tier") != tier:
                 result.moved.append((note, str(old.get("tier"))))
         nid = old.get("nid") if old is not None and old.get("guid") == guid else None
-        if type(nid) is not int:
-            nid, next_id = next_id, next_id + 1
+        if type(nid) is not int:  # the ids after it stay free for its cards' ids (package._rows)
+            nid, next_id = next_id, next_id + len(note.ordinals) + 1
         new_notes[note.key] = {
             "card": note.card_id,
             "guid": guid,

@@ -132,13 +132,16 @@ def _collection(conn: sqlite3.Connection, layout: DeckLayout, notes: list[NoteSp
 def _rows(layout: DeckLayout, notes: list[NoteSpec], times: Times) -> tuple[list[tuple], list[tuple]]:
     """The notes and cards rows, as genanki would write them but with tierdeck's ids, times and positions.
 
-    A card's id is its note's id plus its ordinal, moved on past any id another card already has: unique in
-    the package (all Anki asks) and stable while the note is.
+    A card's id is its note's id plus its place among the note's cards (the lock leaves room for them when it
+    gives a note its id), so it is stable while the note is; one that another card already has (a note that
+    gained cards) gets the next id past every other in the package instead. Ids need only be unique within
+    the package: Anki gives a card already in use a new one on import.
     """
     deck_ids = {tier: layout.anki_deck_id(tier) for tier, _ in layout.tiers}
     positions = new_card_positions(notes, [tier for tier, _ in layout.tiers])
     note_rows, card_rows = [], []
     taken: set[int] = set()
+    spare = max((times.note_ids[n.guid] + len(n.ordinals) for n in notes), default=0) + 1
     for position, note in zip(positions, notes, strict=True):
         nid, mtime = times.note_ids[note.guid], times.note_mtimes[note.guid]
         fields = note.fields
@@ -146,10 +149,10 @@ def _rows(layout: DeckLayout, notes: list[NoteSpec], times: Times) -> tuple[list
             (nid, note.guid, note.notetype.model_id, mtime, -1, f" {' '.join(note.tags)} ", "\x1f".join(fields),
              fields[note.notetype.sort_field], 0, 0, "")
         )
-        for ordinal in note.ordinals:
-            cid = nid + ordinal
-            while cid in taken:
-                cid += 1
+        for place, ordinal in enumerate(note.ordinals, start=1):
+            cid = nid + place
+            if cid in taken:
+                cid, spare = spare, spare + 1
             taken.add(cid)
             card_rows.append(
                 (cid, nid, deck_ids[note.tier], ordinal - 1, mtime, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
