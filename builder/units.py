@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tierdeck import yamlio
 from tierdeck.cache import Cache, file_digest
 from tierdeck.cache import key as cache_key
 from tierdeck.errors import Diagnostic, UsageError
@@ -70,6 +71,9 @@ def compile_file(deck: Deck, file: Path) -> FileUnit:
         unit.definitions += definitions(ref)
     for note in unit.notes:
         unit.warnings += note_warnings(note)
+    if unit.warnings:  # located now, once per compile (in a worker), not at every run that reads the unit
+        locator = yamlio.Locator()
+        unit.warnings = [locator.resolve(w) for w in unit.warnings]
     return unit
 
 

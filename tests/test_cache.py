@@ -134,3 +134,24 @@ def test_cache__entries_unused_for_two_weeks_are_deleted_when_something_new_is_s
     kept = [e for e in entries if e in left]
     assert len(left) == 2  # the unedited file's entry (read, so kept) and the edited file's new one
     assert len(kept) == 1 and kept[0].stat().st_mtime > old
+
+
+def test_cache__a_rebuild_from_the_cache_writes_what_a_cold_build_of_the_same_input_writes(sample, monkeypatch):
+    """The cache only saves time: after an edit, the package and lock are byte for byte those of a build
+    that starts with no cache at all (same cards, same lock, same clock)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    sample.run("build")
+    lock = sample.root / "decks" / "sample.lock"
+    apkg = sample.root / "dist" / "sample.apkg"
+    lock_before = lock.read_bytes()
+    sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down bone.")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000500")
+    assert sample.run("build").stdout.endswith("(1 changed since the lock file)\n")
+    incremental = apkg.read_bytes(), lock.read_bytes()
+    assert incremental[1] != lock_before  # the edited note got a new modification time
+
+    shutil.rmtree(sample.root / cache.CACHE_DIR)
+    shutil.rmtree(sample.root / "dist")
+    lock.write_bytes(lock_before)
+    assert sample.run("build").stdout.endswith("(1 changed since the lock file)\n")
+    assert (apkg.read_bytes(), lock.read_bytes()) == incremental
