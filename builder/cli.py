@@ -154,8 +154,9 @@ def _tier_summary(summary: core.DeckSummary) -> str:
 @cli.command()
 @_manifests
 @click.option("--strict", is_flag=True, help="Treat lint warnings as errors (exit 1), e.g. in CI.")
+@click.option("--watch", is_flag=True, help="Check again whenever a file of the project is saved; Ctrl-C stops.")
 @click.pass_context
-def check(ctx: click.Context, manifests: tuple[Path, ...], strict: bool) -> None:
+def check(ctx: click.Context, manifests: tuple[Path, ...], strict: bool, watch: bool) -> None:
     """Validate decks and cards without writing anything; list every problem.
 
     With no MANIFESTS, checks every manifest under decks/. Lint warnings (a duplicated front, a front
@@ -166,8 +167,34 @@ def check(ctx: click.Context, manifests: tuple[Path, ...], strict: bool) -> None
     Example:
       tierdeck check
       tierdeck check --strict decks/progesterone-bone.yaml
+      tierdeck check --watch
     """
     root, named = _root(ctx, manifests)
+    if watch:
+        _watch_check(root, named, strict)
+        return
+    _check_once(root, named, strict)
+
+
+def _watch_check(root: Path, named: list[Path] | None, strict: bool) -> None:
+    from tierdeck.preview.serve import project_changes
+
+    gc.enable()  # main() turns the collector off for short commands; this one runs until Ctrl-C
+    try:
+        for _ in project_changes(root):  # once when the watcher runs, then after every change
+            try:
+                _check_once(root, named, strict)
+            except InputError as exc:
+                _print_diagnostics(exc.diagnostics, root)
+                click.echo(f"{_plural(sum(d.level == 'error' for d in exc.diagnostics), 'error')}; watching", err=True)
+            except UsageError as exc:
+                click.echo(f"Error: {exc}", err=True)
+    except KeyboardInterrupt:
+        _say("stopped")
+        click.get_current_context().exit(130)
+
+
+def _check_once(root: Path, named: list[Path] | None, strict: bool) -> None:
     started = time.perf_counter()
     report = core.check(root, named, strict=strict)
     _print_diagnostics(report.warnings, report.root)
@@ -290,31 +317,75 @@ def diff(ctx: click.Context, old: str, new: str, fmt: str, out: Path | None) -> 
     help="Output folder [default: preview/].",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in the web browser.")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Serve the preview on 127.0.0.1 and update the open page whenever a file is saved; Ctrl-C stops.",
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="The port --watch serves on (0: any)."
+)
 @click.pass_context
-def preview(ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path | None, open_browser: bool) -> None:
+def preview(
+    ctx: click.Context, manifests: tuple[Path, ...], out_dir: Path | None, open_browser: bool, watch: bool, port: int
+) -> None:
     """Write an HTML preview of every card, front and back, as Anki will show them.
 
     The preview uses the decks' own card templates and CSS. Open preview/index.html from disk (no
-    server): cards are grouped by tier and card type, with each card's id, tags, source and file:line;
-    search, filter by tier, type or tag, and switch night mode or a phone-width view on and off.
+    server): cards are grouped by tier and card type, with each card's id, tags, source, evidence level,
+    file:line and lint warnings; search, filter by tier, type, tag, evidence level or the cards flagged
+    for overflowing a phone, small text or low contrast, and switch night mode or the phone view on and off.
+    With --watch it is served on http://127.0.0.1:PORT/ and the open page follows every saved edit.
 
     \b
     Example:
       tierdeck preview --open
       tierdeck preview decks/progesterone-bone.yaml -o /tmp/review
+      tierdeck preview --watch --open
     """
     import webbrowser
 
     from tierdeck.preview import write_site
 
     root, named = _root(ctx, manifests)
+    if watch:
+        _watch_preview(root, named, out_dir, port, open_browser)
+        return
     report = core.load(root, named)
     _print_diagnostics(report.warnings, report.root)
-    index = write_site(report, (out_dir or report.root / "preview").resolve())
-    cards = sum(result.card_count for result in report.decks)
-    _say(f"preview of {_plural(cards, 'card')} -> {_display(index, Path.cwd())}")
+    site = write_site(report, (out_dir or report.root / "preview").resolve())
+    _say(f"preview of {_plural(site.cards, 'card')} -> {_display(site.index, Path.cwd())}")
     if open_browser:
-        webbrowser.open(index.as_uri())
+        webbrowser.open(site.index.as_uri())
+
+
+def _watch_preview(root: Path, named: list[Path] | None, out_dir: Path | None, port: int, open_browser: bool) -> None:
+    import webbrowser
+
+    from tierdeck.preview.serve import Outcome, Preview, run
+
+    gc.enable()  # main() turns the collector off for short commands; this one runs until Ctrl-C
+
+    def ready(url: str) -> None:
+        _say(f"serving the preview on {url} (Ctrl-C to stop)")
+        if open_browser:
+            webbrowser.open(url)
+
+    def built(outcome: Outcome) -> None:
+        if outcome.site is None:
+            _print_diagnostics(outcome.problems, root)
+            if outcome.message:
+                click.echo(f"Error: {outcome.message}", err=True)
+            click.echo("the page keeps the last preview without errors", err=True)
+            return
+        _print_diagnostics(outcome.warnings, root)
+        _say(f"preview of {_plural(outcome.site.cards, 'card')} updated in {outcome.seconds:.2f}s")
+
+    try:
+        run(Preview(root.resolve(), named, (out_dir or root / "preview").resolve()), port, ready, built)
+    except KeyboardInterrupt:
+        _say("stopped")
+        click.get_current_context().exit(130)
 
 
 @cli.command()
