@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import textwrap
+import zlib
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,21 @@ from tierdeck.cli import cli
 
 SAMPLE = Path(__file__).parent / "sample"
 BUILTIN_NOTETYPES = Path(tierdeck.__file__).parent / "data" / "notetypes"
+
+
+def png(colour: tuple[int, int, int] = (200, 30, 30), width: int = 1, height: int = 1) -> bytes:
+    """A valid PNG of one colour (the tests' images: media, layout, import)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + bytes(colour) * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 class Project:

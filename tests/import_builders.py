@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import struct
 import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,23 +18,10 @@ from pathlib import Path
 import zstandard
 from anki.collection import ExportAnkiPackageOptions
 from anki_engine import open_collection
+from conftest import png
 
 DECKS = ["Pharmacology", "Pharmacology::Kinetics", "Pharmacology::Kinetics::Clearance", "Pharmacology::Receptors"]
 DRUG_CSS = ".card { font-family: serif; color: navy; }\n.class { font-style: italic; }"
-
-
-def png() -> bytes:
-    """A valid 1x1 PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(b"\x00\xc8\x1e\x1e"))
-        + chunk(b"IEND", b"")
-    )
 
 
 MEDIA = {"receptor.png": png(), "half-life.mp3": b"ID3\x04\x00" + bytes(range(256)) * 4}

@@ -11,13 +11,11 @@ mechanism steps and table cells do keep their answer's room, so nothing after th
 from __future__ import annotations
 
 import shutil
-import struct
-import zlib
 from pathlib import Path
 
 import card_metrics as cm
 import pytest
-from conftest import SAMPLE, Project
+from conftest import SAMPLE, Project, png
 
 REPO = Path(__file__).resolve().parent.parent
 WIDTHS = (390, 900)
@@ -91,20 +89,6 @@ STRESS = """
 """
 
 
-def _png(width: int, height: int) -> bytes:
-    raw = b"".join(b"\x00" + b"\x80\x20\x20" * width for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
 def _decks(root: Path) -> list[Path]:
     """The shipped decks, the tests' sample deck and the stress deck, built: their packages."""
     built = []
@@ -119,7 +103,7 @@ def _decks(root: Path) -> list[Path]:
         "id: stress\nname: Stress\ntiers: [{id: one, title: 1 One}]\ncards: [cards]\n",
     )
     stress.write("cards/a.yaml", STRESS)
-    (stress.root / "cards" / "wide.png").write_bytes(_png(1600, 40))
+    (stress.root / "cards" / "wide.png").write_bytes(png((128, 32, 32), 1600, 40))
     stress.write(
         "cards/b.yaml",
         """

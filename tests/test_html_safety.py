@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import struct
 import zipfile
-import zlib
 from html.parser import HTMLParser
 
 import pytest
 from anki_engine import import_package, open_collection
+from conftest import png
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -206,20 +205,6 @@ def test_html_safety__the_sanitiser_alone_strips_unsafe_markup(what, markup, mes
 
 def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def png() -> bytes:
-    """A valid 1x1 PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(b"\x00\x10\x20\x30"))
-        + chunk(b"IEND", b"")
-    )
 
 
 def collection_fields(apkg) -> list[str]:

@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import re
-import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 from anki_engine import import_package, notes_by_card_id, open_collection
-
-
-def png(colour: tuple[int, int, int]) -> bytes:
-    """A valid 1x1 PNG of one colour."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    raw = b"\x00" + bytes(colour)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
+from conftest import png
 
 
 def _card(back: str) -> str:

@@ -634,7 +634,7 @@ def test_preview__table_cells_point_at_their_row(sample):
 
 
 def test_page__shows_images_of_the_cards(browser, mini):
-    from test_media import png
+    from conftest import png
 
     (mini.root / "cards" / "images").mkdir()
     (mini.root / "cards" / "images" / "cell.png").write_bytes(png((200, 30, 30)))
