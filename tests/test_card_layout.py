@@ -121,35 +121,15 @@ def _decks(root: Path) -> list[Path]:
 
 
 def test_layout__every_card_of_every_deck_fits_stays_still_and_reads_well(tmp_path):
-    executable = cm.chromium_path()
-    from playwright.sync_api import sync_playwright
-
+    cm.chromium_path()
     failing = []
     measured = 0
-    with sync_playwright() as playwright:
-        browser = cm.launch(playwright, executable)
-        page = cm.new_page(browser)
-        for apkg in _decks(tmp_path):
-            for card in cm.rendered_cards(apkg, tmp_path / f"col-{apkg.stem}"):
-                for width in WIDTHS:
-                    for night in (False, True):
-                        for mobile in (False, True):
-                            page.set_viewport_size({"width": width, "height": cm.VIEWPORT_HEIGHT})
-                            m = cm.measure(
-                                page,
-                                card.question,
-                                card.answer,
-                                card.css,
-                                width=width,
-                                night=night,
-                                mobile=mobile,
-                                ord=card.ord,
-                                prompt=cm.prompt_selector(card.note_type, card.ord),
-                            )
-                            measured += 1
-                            if problems := cm.failures(m):
-                                failing.append(f"{apkg.name} {card.key} [{m.condition}]: {', '.join(problems)}")
-        browser.close()
+    for apkg in _decks(tmp_path):
+        for result in cm.measure_deck(apkg, list(WIDTHS), workdir=tmp_path / f"col-{apkg.stem}"):
+            for m in result.metrics:
+                measured += 1
+                if problems := cm.failures(m):
+                    failing.append(f"{apkg.name} {result.card.key} [{m.condition}]: {', '.join(problems)}")
     assert measured > 1000  # every card of three decks, in eight conditions
     assert not failing, f"{len(failing)} of {measured}:\n" + "\n".join(failing[:40])
 
