@@ -643,7 +643,9 @@ def preview_page(index: Path, unique_word: str) -> dict | None:
             page.wait_for_function("document.body.dataset.ready", polling="raf", timeout=120_000)
             first_cards = float(page.evaluate("document.body.dataset.ready"))
             interactive = page.evaluate("performance.now()")  # runs once the page's main thread is free
-            answer = lambda control, value: page.evaluate(_ANSWER_JS, [control, value])
+            def answer(control, value):
+                return page.evaluate(_ANSWER_JS, [control, value])
+
             result = {"first_cards_ms": first_cards, "interactive_ms": interactive}
             result["search_first_ms"] = answer("pv-search", unique_word)  # loads the search text too
             result["search_ms"] = max(answer("pv-search", w) for w in ("osteoclast", "calcium fracture", "zz"))
@@ -971,7 +973,7 @@ def git_info() -> dict:
 def builder_fingerprint() -> str:
     """A hash of every file under builder/: the code every step ran, committed or not."""
     digest = hashlib.sha256()
-    package = REPO / "builder"
+    package = REPO / "builder" / "tierdeck"
     for path in sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

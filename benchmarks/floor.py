@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 
 STARTED = time.perf_counter()
-import genanki
+import genanki  # noqa: E402  (timed: the import is part of what this floor measures)
 
 IMPORTED = time.perf_counter()
 

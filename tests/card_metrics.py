@@ -56,7 +56,6 @@ TARGETS = {
 PROMPTS: dict[tuple[str, int], str] = {
     ("tierdeck Basic", 0): ".td-prompt",
     ("tierdeck Term", 0): ".td-prompt",
-    ("tierdeck Term", 1): ".td-answer",
     ("tierdeck Term", 1): ".td-prompt",
     ("tierdeck Cloze", -1): ".td-cloze",  # -1: every ordinal (cloze note types have one per deletion)
     ("tierdeck Mechanism", -1): ".td-title",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import zstandard
 from anki.collection import ExportAnkiPackageOptions
+
 from anki_engine import open_collection
 from conftest import png
 

@@ -92,7 +92,7 @@ def test_cache__an_up_to_date_build_reports_no_changes_since_the_lock(sample):
 
 
 def test_cache__a_check_after_a_build_reuses_what_the_build_checked(sample, monkeypatch):
-    from tierdeck import build as core
+    from tierdeck.release import build as core
 
     sample.run("build")
     monkeypatch.setattr(core, "load", lambda *a, **k: (_ for _ in ()).throw(AssertionError("validated again")))
@@ -102,7 +102,7 @@ def test_cache__a_check_after_a_build_reuses_what_the_build_checked(sample, monk
 
 
 def test_cache__after_an_edit_only_the_edited_file_is_parsed_and_validated(sample, monkeypatch):
-    from tierdeck import loader
+    from tierdeck.notes import loader
 
     sample.run("build")
     parsed = []

@@ -13,8 +13,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import card_metrics as cm
 import pytest
+
+import card_metrics as cm
 from conftest import SAMPLE, Project, png
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,8 +7,9 @@ import shutil
 import subprocess
 import sys
 
-import card_metrics as cm
 import pytest
+
+import card_metrics as cm
 from card_metrics import failures, measure, reviewer_page, split_style
 from conftest import SAMPLE, Project
 

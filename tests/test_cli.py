@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from tierdeck import build as core
 from tierdeck.cli import cli
+from tierdeck.release import build as core
 
 CARDS = """
     tier: one
@@ -145,7 +145,7 @@ def test_cli__every_command_has_help_with_an_example(command):
 
 
 def test_build__a_full_disk_is_reported_plainly_not_as_a_bug(mini, monkeypatch):
-    from tierdeck import build as core
+    from tierdeck.release import build as core
 
     mini.write("cards/a.yaml", CARDS)
 

@@ -17,9 +17,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from anki_engine import import_package, open_collection, visible_text
 from conftest import SAMPLE, Project
-
 from tierdeck.cache import CACHE_DIR
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -169,7 +169,7 @@ def built(mini):
 def test_output__a_build_failing_mid_write_keeps_the_earlier_package_and_leaves_no_temporary(
     built, monkeypatch, failure, exit_code
 ):
-    from tierdeck import package
+    from tierdeck.release import apkg as package
 
     written = []
     add = package._add
@@ -192,7 +192,7 @@ def test_output__a_build_failing_mid_write_keeps_the_earlier_package_and_leaves_
 
 
 def test_output__a_failing_rename_keeps_the_earlier_package_and_leaves_no_temporary(built, monkeypatch):
-    from tierdeck import package
+    from tierdeck.release import apkg as package
 
     def no_space(source, destination):
         raise OSError(28, "No space left on device")
@@ -207,7 +207,7 @@ def test_output__a_failing_rename_keeps_the_earlier_package_and_leaves_no_tempor
 
 
 def test_output__a_bug_deep_in_the_build_is_exit_3_with_a_log_and_nothing_written(built, monkeypatch):
-    from tierdeck import loader
+    from tierdeck.notes import loader
 
     def broken(ref):
         raise ZeroDivisionError("division by zero")

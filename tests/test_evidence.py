@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from anki_engine import import_package, open_collection, visible_text
 
 CARDS = """

@@ -11,8 +11,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tierdeck import fastyaml
-from tierdeck.yamlio import MAX_EXPANDED_VALUES, _parse_pyyaml, read_text
+from tierdeck.format import fastyaml
+from tierdeck.format.yamlio import MAX_EXPANDED_VALUES, _parse_pyyaml, read_text
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,7 +43,7 @@ def test_fastyaml__same_data_as_pyyaml_on_every_shipped_benchmark_and_corpus_fil
         *sorted((REPO / "cards").rglob("*.yaml")),
         *sorted((REPO / "tests" / "sample").rglob("*.yaml")),
         *sorted((REPO / "tests" / "corpus").rglob("*.yaml")),
-        *sorted((REPO / "builder" / "data").rglob("*.yaml")),
+        *sorted((REPO / "builder" / "tierdeck" / "data").rglob("*.yaml")),
         *_bench_files(tmp_path / "bench"),
     ]
     fast_count = 0

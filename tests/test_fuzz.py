@@ -23,10 +23,11 @@ from typing import Any
 
 import pytest
 import yaml
-from anki_engine import import_package, open_collection, visible_text
-from conftest import MINIMAL_MANIFEST, Project
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+
+from anki_engine import import_package, open_collection, visible_text
+from conftest import MINIMAL_MANIFEST, Project
 
 LOCATED = re.compile(r"^[^\s:][^:]*:\d+: \S.*$")
 SUMMARY = re.compile(r"^\d+ errors?(, \d+ warnings?)?; nothing was written$")

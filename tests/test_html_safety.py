@@ -15,13 +15,22 @@ import zipfile
 from html.parser import HTMLParser
 
 import pytest
-from anki_engine import import_package, open_collection
-from conftest import png
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierdeck import render as render_module
-from tierdeck.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, STYLE_PROPERTIES, audit, markdown, plain_text, render, sanitise
+from anki_engine import import_package, open_collection
+from conftest import png
+from tierdeck.notes import render as render_module
+from tierdeck.notes.render import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    STYLE_PROPERTIES,
+    audit,
+    markdown,
+    plain_text,
+    render,
+    sanitise,
+)
 
 LATEX = (
     "Anki LaTeX ([latex], [$], [$$]) is not allowed: it runs the LaTeX installed on the student's computer; "

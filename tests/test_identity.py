@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from anki_engine import ImportCounts, history, import_package, open_collection, study_everything
 
 V1, V2 = "1700000000", "1700864000"

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 from anki.collection import Collection
-from anki_engine import ImportCounts, history, import_package, open_collection, study_everything
 from click.testing import CliRunner
+
+from anki_engine import ImportCounts, history, import_package, open_collection, study_everything
 from conftest import Project
 from import_builders import (
     MEDIA,
@@ -30,7 +31,6 @@ from import_builders import (
     teacher_collection,
     write_zip,
 )
-
 from tierdeck.cli import cli
 
 FORMULA = r"Clearance is {{c1::\(\frac{a}{b}\)}}"
@@ -458,7 +458,7 @@ def test_import__notes_that_would_not_build_stop_the_import(sample, tmp_path, in
     result = tierdeck(tmp_path, "import", "nested.apkg", "-o", "project")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-3:] == [
-        f"cards/pharmacology/kinetics-clearance.yaml:9: cards[0].text: deletion c2 sits "
+        "cards/pharmacology/kinetics-clearance.yaml:9: cards[0].text: deletion c2 sits "
         "inside deletion c1; the package would hold no card for the inner one, so write each deletion on its own, "
         "e.g. {{c1::Osteoblasts}} {{c2::build}} bone",
         "nested.apkg: the cards these notes make would not build (see above), so nothing was written; change those "

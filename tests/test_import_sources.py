@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from anki.collection import ExportAnkiPackageOptions
 from anki.import_export_pb2 import MediaEntries
+
 from anki_engine import open_collection
 from import_builders import (
     DECKS,
@@ -26,10 +27,9 @@ from import_builders import (
     write_zip,
     zstd,
 )
-
 from tierdeck.errors import InputError, UsageError
 from tierdeck.importing import Limits, read
-from tierdeck.importing.model import ImportedDeck, TemplateIn
+from tierdeck.portable.model import ImportedDeck, TemplateIn
 
 MB = 1024 * 1024
 EXPORT_AGAIN = "export the deck from Anki again"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-from conftest import Project
 
+from conftest import Project
 from tierdeck import __version__
 from tierdeck.cli import cli
-from tierdeck.scaffold import workflow
+from tierdeck.tools.scaffold import workflow
 
 REPO = Path(__file__).resolve().parent.parent
 

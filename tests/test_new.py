@@ -6,10 +6,10 @@ from collections import Counter
 
 import jsonschema
 import yaml
-from anki_engine import deck_names, import_package, notes_by_card_id, open_collection
 from click.testing import CliRunner
-from conftest import Project
 
+from anki_engine import deck_names, import_package, notes_by_card_id, open_collection
+from conftest import Project
 from tierdeck.cli import cli
 
 CREATED = (

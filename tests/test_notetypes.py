@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from anki_engine import import_package, open_collection
 
-from tierdeck.notetypes import builtin
+from anki_engine import import_package, open_collection
+from tierdeck.notes.notetypes import builtin
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,16 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from anki_engine import import_package, open_collection, visible_text
 from card_metrics import chromium_path, launch
 from conftest import SAMPLE, Project
-from tierdeck import build as core
-from tierdeck.notetypes import builtin
+from tierdeck.notes.notetypes import builtin
+from tierdeck.portable.templates import Context, TemplateError, parse, render_cards, render_nodes
 from tierdeck.preview import cards as preview_cards_module
 from tierdeck.preview import preview_cards, write_site
 from tierdeck.preview.cards import files_of
 from tierdeck.preview.clientside import for_browser, mathml
-from tierdeck.templating import Context, TemplateError, parse, render_cards, render_nodes
+from tierdeck.release import build as core
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 
@@ -189,7 +190,7 @@ BLOCK_STYLE = """
 
 
 def test_block_lines__agree_with_the_yaml_parser_or_step_aside(mini):
-    from tierdeck import yamlio
+    from tierdeck.format import yamlio
     from tierdeck.preview.cards import block_lines
 
     file = mini.write("cards/a.yaml", BLOCK_STYLE)
@@ -204,7 +205,7 @@ def test_block_lines__agree_with_the_yaml_parser_or_step_aside(mini):
 
 def test_block_lines__every_benchmark_and_sample_card_is_where_the_yaml_parser_says(tmp_path, sample):
     from bench_build import generate
-    from tierdeck import yamlio
+    from tierdeck.format import yamlio
     from tierdeck.preview.cards import block_lines
 
     generate(tmp_path / "big", 600, 3)

@@ -8,11 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from anki_engine import import_package, open_collection, visible_text
 from conftest import Project
 from progesterone_expectations import GLOSSARY_TERM_IDS, MECHANISMS, TABLE_CELLS, TABLE_COLUMN_KEYS, TABLE_ROW_KEYS
-
-from tierdeck.schema import slugify
+from tierdeck.format.schema import slugify
 
 REPO = Path(__file__).resolve().parent.parent
 TIERS = {"fundamentals": "1 Fundamentals", "intermediate": "2 Intermediate", "academic": "3 Academic"}

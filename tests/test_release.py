@@ -11,7 +11,6 @@ import pytest
 
 from anki_engine import ImportCounts, history, import_package, notes_by_card_id, open_collection, study_everything
 
-
 V1, V2 = "1700000000", "1700864000"  # ten days apart
 
 

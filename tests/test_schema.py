@@ -7,9 +7,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import SAMPLE
 
-from tierdeck import yamlio
+from conftest import SAMPLE
+from tierdeck.format import yamlio
 
 REPO = Path(__file__).parent.parent
 SHIPPED_MANIFESTS = sorted((REPO / "decks").glob("*.yaml")) + sorted((SAMPLE / "decks").glob("*.yaml"))
@@ -47,7 +47,7 @@ def load(path: Path):
 
 
 def test_schema__committed_copies_are_up_to_date(tmp_path):
-    from tierdeck.jsonschemas import schema_texts
+    from tierdeck.format.jsonschemas import schema_texts
 
     for name, text in schema_texts().items():
         assert (REPO / "schemas" / name).read_text(encoding="utf-8") == text, f"run 'tierdeck schema' ({name})"

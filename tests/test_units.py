@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from tierdeck import units
+from tierdeck.project import units
 
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000", "TIERDECK_NO_CACHE": "1"}
 

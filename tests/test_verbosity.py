@@ -57,7 +57,7 @@ def test_progress__shown_on_a_terminal_only_and_never_with_quiet(sample, monkeyp
 
 
 def test_progress__reports_every_note_written(sample):
-    from tierdeck import build as core
+    from tierdeck.release import build as core
 
     calls = []
     core.build(sample.root, progress=lambda done, total: calls.append((done, total)))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from anki_engine import import_package, open_collection
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,7 +34,7 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel__holds_every_file_of_the_package(wheel):
     """Subpackages and data (note types, CSS, project templates, preview assets) all travel with the code."""
-    source = REPO / "builder"
+    source = REPO / "builder" / "tierdeck"
     expected = {
         "tierdeck/" + p.relative_to(source).as_posix()
         for p in source.rglob("*")

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from yaml.constructor import SafeConstructor
 
-from tierdeck import yamlio
+from tierdeck.format import yamlio
 
 
 def parse(text: str):

@@ -1,0 +1,192 @@
+"""`tierdeck import`: an Anki deck into a tierdeck project as one transaction. Never prints.
+
+Read the file (`tierdeck.importing.read`), plan where every note lands (`plan.py`), write the result into
+a staging folder next to the project, load it there with the same code a build runs, seed the deck's
+lock file, and only then move the files into the project (`writer.py`). Any problem on the way raises
+InputError (or OutputError) and leaves the project byte for byte as it was.
+
+The seeded lock is what keeps students' history quiet: each imported note is recorded with the content
+hash tierdeck computes for it, its Anki note id and its Anki modification time, and each note type with
+its Anki modification time. The first build therefore gives every unchanged note the time the student's
+copy already has, so Anki leaves it alone, and exactly the notes the author edits afterwards update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tierdeck.errors import Diagnostic, InputError, UsageError
+from tierdeck.format.yamlio import Locator
+from tierdeck.importing.plan import DeckPlan, Located, Plan, Planner
+from tierdeck.importing.sources import read
+from tierdeck.importing.writer import Staging, check_reads_back
+from tierdeck.notes.loader import discover
+from tierdeck.notes.notetypes import NOTETYPES_DIR, NoteTypes, project_notetypes
+from tierdeck.portable.lock import Lock, schema_hash, stamp
+from tierdeck.portable.safety import Limits
+from tierdeck.project.load import Report, load
+from tierdeck.release.build import build_time
+
+
+@dataclass
+class ImportReport:
+    """What an import did: per deck the notes new, updated, unchanged or kept, and what could not be carried."""
+
+    source: Path
+    root: Path
+    format: str
+    decks: list[DeckPlan]
+    notetypes: list[str]  # keys of the note type files written or rewritten
+    media: int  # media files written (new, or with new bytes)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def import_deck(source: Path, dest: Path, limits: Limits = Limits()) -> ImportReport:
+    """Write (or extend) the project in `dest` with the notes of the Anki package or text export `source`."""
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"{dest} is a file; name the project folder to write into with -o")
+    deck = read(source, limits)
+    dest = dest.resolve()
+    report, notetypes = _current(dest)
+    plan = Planner(deck, dest, report, notetypes).run()
+    if plan.errors:
+        raise InputError([*plan.errors, *deck.warnings])
+    now = build_time()
+    staging = Staging(dest)
+    try:
+        staging.copy_in(_project_paths(dest, report, plan))
+        for rel, content in plan.files.items():
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            if not (dest / rel).is_file() or (dest / rel).read_bytes() != data:  # an unchanged file stays untouched
+                staging.write(rel, data)
+        for rel, data in plan.card_files.items():
+            check_reads_back(staging.root / rel, data)
+        try:
+            built = load(staging.root, cache=False)
+        except InputError as exc:
+            raise InputError(_would_not_build(exc.diagnostics, staging.root, dest, source)) from None
+        _seed_locks(built, plan, staging, now)
+        warnings = [*deck.warnings, *_located(plan, staging.root, dest)]
+        staging.commit()
+    finally:
+        staging.close()
+    return ImportReport(
+        source,
+        dest,
+        deck.format,
+        [d for d in plan.decks.values() if d.created or sum(d.counts.values())],
+        [key for key in plan.notetypes_written if f"{NOTETYPES_DIR}/{key}.yaml" in staging.written],
+        len(plan.media_written & staging.written),
+        warnings,
+    )
+
+
+def _current(dest: Path) -> tuple[Report | None, NoteTypes]:
+    """The project already in `dest` (None when it has no deck yet) and its note types; it must be free of errors."""
+    if (dest / "decks").is_dir() and discover(dest):
+        try:
+            report = load(dest, cache=False)
+        except InputError as exc:
+            raise InputError(
+                [
+                    *exc.diagnostics,
+                    Diagnostic(
+                        dest / "decks",
+                        "the project this import would extend has the errors above; fix them first ('tierdeck check')",
+                    ),
+                ]
+            ) from None
+        assert report.notetypes is not None
+        return report, report.notetypes
+    notetypes, problems = project_notetypes(dest)
+    errors = [d for d in problems if d.level == "error"]
+    if errors:
+        raise InputError([Locator().resolve(d) for d in errors])
+    return None, notetypes
+
+
+def _project_paths(dest: Path, report: Report | None, plan: Plan) -> list[str]:
+    """What of the project the staging folder needs besides the import's files: decks, note types, card folders."""
+    paths = ["decks", NOTETYPES_DIR, *(d.card_folder for d in plan.decks.values())]
+    for result in report.all_decks if report is not None else []:
+        for entry in result.deck.manifest.cards:
+            target = (dest / entry).resolve()
+            if target.is_relative_to(dest) and target != dest:
+                paths.append(target.relative_to(dest).as_posix())
+    return list(dict.fromkeys(paths))
+
+
+def _would_not_build(problems: list[Diagnostic], staged: Path, dest: Path, source: Path) -> list[Diagnostic]:
+    """A load's problems as the author would see them in `dest`, and why nothing was written."""
+    out = []
+    for problem in problems:
+        try:
+            file = dest / problem.file.resolve().relative_to(staged.resolve())
+        except ValueError:
+            file = problem.file
+        out.append(Diagnostic(file, problem.message, problem.line, problem.path, problem.level, problem.at_key))
+    out.append(
+        Diagnostic(
+            source,
+            "the cards these notes make would not build (see above), so nothing was written; change those notes in Anki "
+            "and export again (or report it as a bug in tierdeck if the notes are fine in Anki)",
+        )
+    )
+    return out
+
+
+def _seed_locks(built: Report, plan: Plan, staging: Staging, now: int) -> None:
+    """Each deck's lock file, recording every imported note with its Anki time and id, as a build would write it."""
+    results = {r.deck.manifest.id: r for r in built.all_decks}
+    for deck in plan.decks.values():
+        if not (deck.created or deck.seeds or deck.counts["updated"]):
+            continue  # a deck the import did not change keeps its lock file as its last build wrote it
+        result = results[deck.id]
+        old = result.identity.lock
+        seed = Lock(old.deck, old.namespace, dict(old.notes), dict(old.notetypes))
+        notes = {n.key: n for n in result.notes}
+        taken = {e["nid"] for e in old.notes.values() if isinstance(e.get("nid"), int)}
+        for card_id, (_, mtime, nid) in deck.seeds.items():
+            note = notes.get(card_id)
+            if note is None or card_id in old.notes:
+                continue
+            entry = {
+                "card": note.card_id,
+                "guid": note.guid,
+                "hash": note.content_hash,
+                "mtime": mtime if mtime is not None else now,
+                "tier": note.tier,
+                "type": note.notetype.key,
+            }
+            if nid is not None and nid not in taken:  # Anki's own id; two collections could share one
+                entry["nid"] = nid
+                taken.add(nid)
+            seed.notes[card_id] = entry
+        for notetype in {n.notetype.key: n.notetype for n in result.notes}.values():
+            if notetype.key in plan.notetype_mtimes and notetype.key not in seed.notetypes:
+                mtime = plan.notetype_mtimes[notetype.key]
+                seed.notetypes[notetype.key] = {
+                    "content": notetype.content_hash,
+                    "fields": list(notetype.fields),
+                    "model_id": notetype.model_id,
+                    "mtime": mtime if mtime is not None else now,
+                    "schema": schema_hash(notetype),
+                    "templates": [t.name for t in notetype.templates],
+                    "version": notetype.version,
+                }
+        lock_path = result.identity.lock_path
+        staging.write(lock_path.relative_to(staging.root.resolve()).as_posix(), stamp(seed, result.notes, now).lock.dumps())
+
+
+def _located(plan: Plan, staged: Path, dest: Path) -> list[Diagnostic]:
+    """The plan's warnings at `file:line` in the project (lines read from the staged files)."""
+    locator = Locator()
+    out = []
+    for warning in plan.warnings:
+        if isinstance(warning, Located):
+            found = locator.resolve(Diagnostic(staged / warning.file, warning.message, path=warning.path, level="warning"))
+            out.append(Diagnostic(dest / warning.file, found.message, found.line, found.path, "warning"))
+        else:
+            out.append(warning)
+    return sorted(out, key=lambda d: (str(d.file), d.line or 0))

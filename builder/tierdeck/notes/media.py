@@ -1,0 +1,125 @@
+"""Media on cards: images and sounds found next to the card files, packed under bare, unique names.
+
+An author writes `![Osteoclast](images/osteoclast.png)` or `[sound:audio/korotkoff.mp3]` relative to the
+card file. Anki wants media as bare file names in one flat folder shared by every deck a student has, so
+each file is packed as `<name>-<content hash>.<ext>`: unique across decks, and a changed file gets a new
+name (and so reaches students, whose Anki never overwrites a media file it already has).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+from tierdeck.format.schema import slugify
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+# What Anki plays from `[sound:...]`: audio, and video on the clients that show it.
+SOUND_SUFFIXES = (".mp3", ".ogg", ".oga", ".opus", ".wav", ".m4a", ".flac", ".mp4", ".webm")
+MEDIA_SUFFIXES = IMAGE_SUFFIXES + SOUND_SUFFIXES
+_IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', re.IGNORECASE)
+# Anki's sound tag; the name stops at the next '[' or ']', so a field of unclosed tags stays linear.
+_SOUND = re.compile(r"(\[sound:)([^\[\]]*)(\])")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """One file to pack: its name inside Anki and the file it comes from."""
+
+    name: str
+    path: Path
+
+
+def packed_name(path: Path, data: bytes) -> str:
+    """The name a file is packed under: its name as a slug, a hash of its bytes, its suffix."""
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    return f"{slugify(path.stem)}-{digest}{path.suffix.lower()}"
+
+
+def same_bytes(media: MediaFile) -> bool:
+    """Whether the file still holds the bytes its packed name was made from."""
+    try:
+        return packed_name(media.path, media.path.read_bytes()) == media.name
+    except OSError:
+        return False
+
+
+class MediaResolver:
+    """Resolves a deck's media references, refusing anything outside its card folders."""
+
+    def __init__(self, roots: list[Path], project: Path | None = None):
+        self.roots = [r.resolve() for r in roots]
+        self.project = project
+        self._seen: dict[Path, MediaFile] = {}
+
+    @staticmethod
+    def references(html: str) -> bool:
+        """Whether `html` may name a media file (cheap test before `rewrite`)."""
+        return "<img" in html or "[sound:" in html
+
+    def rewrite(self, html: str, card_file: Path) -> tuple[str, list[MediaFile], list[str]]:
+        """`html` with local image and sound paths replaced by packed names, the files, and what is wrong."""
+        found: list[MediaFile] = []
+        problems: list[str] = []
+
+        def replacer(kind: str, suffixes: tuple[str, ...]):
+            def replace(match: re.Match) -> str:
+                src = match.group(2)
+                if kind == "image" and (_SCHEME.match(src) or src.startswith("//")):
+                    return match.group(0)  # http(s) images and inline data: images stay as they are
+                media, problem = self._resolve(kind, src, card_file, suffixes)
+                if problem:
+                    problems.append(problem)
+                    return match.group(0)
+                found.append(media)
+                return f"{match.group(1)}{media.name}{match.group(3)}"
+
+            return replace
+
+        if "<img" in html:
+            html = _IMG_SRC.sub(replacer("image", IMAGE_SUFFIXES), html)
+        if "[sound:" in html:
+            html = _SOUND.sub(replacer("sound", SOUND_SUFFIXES), html)
+        return html, found, problems
+
+    def _shown(self, path: Path) -> str:
+        """`path` relative to the project, as an author names it."""
+        if self.project is not None:
+            try:
+                return path.relative_to(self.project).as_posix()
+            except ValueError:
+                pass
+        return str(path)
+
+    def _resolve(
+        self, kind: str, src: str, card_file: Path, suffixes: tuple[str, ...]
+    ) -> tuple[MediaFile | None, str | None]:
+        relative = unquote(src) if kind == "image" else src
+        if not relative.strip():
+            return None, f"{kind} '[sound:]' names no file; write [sound:path/to/file.mp3]"
+        if relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relative):
+            return None, f"{kind} '{src}' is an absolute path; give a path relative to the card file"
+        candidate = card_file.parent / relative
+        target = candidate.resolve()
+        if "\\" in relative and not target.is_file():
+            return None, (
+                f"{kind} '{src}' uses '\\', which is not a folder separator here; use / in paths, e.g. "
+                f"'{relative.replace(chr(92), '/')}' (it works on Windows too)"
+            )
+        if not any(target.is_relative_to(root) for root in self.roots):
+            return None, (
+                f"{kind} '{src}' lies outside the deck's card folders; keep {kind}s next to the cards "
+                f"(e.g. in an {'images' if kind == 'image' else 'audio'}/ folder beside the card file)"
+            )
+        if not target.is_file():
+            return None, f"{kind} '{src}' not found (looked for {self._shown(candidate)}); check the file name and path"
+        if target.suffix.lower() not in suffixes:
+            return None, f"{kind} '{src}' is not a supported {kind} file; use one of {', '.join(suffixes)}"
+        media = self._seen.get(target)
+        if media is None:
+            media = self._seen[target] = MediaFile(packed_name(target, target.read_bytes()), target)
+        return media, None

@@ -1,0 +1,264 @@
+"""The core: validate a project, turn its cards into notes, write one `.apkg` per deck. Never prints.
+
+`check` and `build` return a Report (`tierdeck.project.load`) or raise InputError carrying every problem
+found, each located at `file:line`. The command line is a thin layer over these two functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from tierdeck import __version__
+from tierdeck.cache import remembered_digests
+from tierdeck.errors import Diagnostic, InputError, OutputError, UsageError, relative
+from tierdeck.format import yamlio
+from tierdeck.notes.render import safe_markdown as markdown  # the deck description is shown as HTML: sanitise it too
+from tierdeck.portable.lock import stamp
+from tierdeck.project.load import DeckResult, DeckSummary, Output, Report, _gc_paused, _project_root, load
+from tierdeck.project.record import Record
+from tierdeck.release.apkg import DeckLayout, Times, write_apkg
+
+
+@remembered_digests()
+def check(root: Path | None = None, manifests: list[Path] | None = None, strict: bool = False) -> Report:
+    """Validate without writing anything; with `strict`, lint warnings are errors too.
+
+    A check of inputs identical to the last successful one answers from its record (`tierdeck.record`).
+    """
+    root = _project_root(root, manifests)
+    record = Record(root, "check", _names(root, manifests), strict)
+    if (hit := record.get()) is not None:
+        return Report(root, warnings=hit[1], cached=hit[0])
+    report = load(root, manifests)
+    problems = list(report.warnings)
+    if strict:
+        locator = yamlio.Locator()
+        problems += [locator.resolve(d) for d in _missing_evidence(report)]
+    if strict and problems:
+        raise InputError([replace(d, level="error") for d in problems])
+    record.put(report, (tuple(report.summaries), report.warnings))
+    return report
+
+
+def _missing_evidence(report: Report) -> list[Diagnostic]:
+    """With `--strict`, every card of a deck whose manifest sets `require_evidence` needs an evidence level."""
+    problems = []
+    for result in report.decks:
+        if not result.deck.manifest.require_evidence:
+            continue
+        seen: set[tuple] = set()
+        for note in result.notes:
+            card_path = note.path[:2]
+            if note.evidence is None and (note.file, card_path) not in seen:
+                seen.add((note.file, card_path))
+                problems.append(
+                    Diagnostic(
+                        note.file,
+                        f"cards[{card_path[1]}]: card '{note.card_id}' has no evidence level, which this deck "
+                        f"requires ({relative(result.deck.manifest_path, report.root)}: require_evidence); add "
+                        "'evidence: {level: established}' or another level with a note, or a default at the top "
+                        "of the file",
+                        path=card_path,
+                        level="warning",
+                    )
+                )
+    return problems
+
+
+def _names(root: Path, manifests: list[Path] | None) -> tuple[str, ...]:
+    """The named manifests as a record's option (none: every manifest)."""
+    return tuple(str(p.resolve()) for p in manifests or ())
+
+
+def build_time() -> int:
+    """The time stamped on what changed in this build: SOURCE_DATE_EPOCH when set, else now."""
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is None:
+        return int(time.time())
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, got '{value}'") from None
+
+
+def layout_of(result: DeckResult, tier: str | None = None) -> DeckLayout:
+    """The Anki deck tree of a deck (only one tier's subdeck with `tier`)."""
+    manifest = result.deck.manifest
+    parts = []
+    if manifest.description:
+        parts.append(markdown(manifest.description))
+    if manifest.version:
+        parts.append(f"<p>Version {markdown(manifest.version)}</p>")
+    tiers = tuple((t.id, t.title) for t in manifest.tiers if tier is None or t.id == tier)
+    return DeckLayout(result.identity.namespace, manifest.name, "\n".join(parts), tiers)
+
+
+@_gc_paused()
+@remembered_digests()
+def build(
+    root: Path | None = None,
+    manifests: list[Path] | None = None,
+    out_dir: Path | None = None,
+    tiers: tuple[str, ...] = (),
+    locked: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """Validate, then write `<deck id>.apkg` per deck into `out_dir` (default `<root>/dist`).
+
+    Unchanged notes keep the time recorded in the deck's lock file; changed and new ones get the build
+    time. The lock file is updated, unless `locked`, where a lock that would change is an error
+    (nothing is written then). With `tiers`, each deck's package of each of those tiers is written as
+    `<deck id>.<tier id>.apkg`, and lock files are left alone. `progress(done, total)` is called with
+    the notes written so far, before the first package and after each one.
+    """
+    root = _project_root(root, manifests)
+    out_dir = (out_dir or root / "dist").resolve()
+    tiers = tuple(dict.fromkeys(tiers))
+    record = Record(root, "build", _names(root, manifests), str(out_dir), tiers)
+    if (hit := record.get()) is not None and _outputs_intact(hit[0], out_dir):
+        return Report(root, warnings=hit[1], cached=hit[0])
+    report = load(root, manifests)
+    for result in report.decks:
+        ids = [t.id for t in result.deck.manifest.tiers]
+        unknown = [t for t in tiers if t not in ids]
+        if unknown:
+            raise UsageError(
+                f"deck '{result.deck.manifest.id}' has no tier '{unknown[0]}'; its tiers are {', '.join(ids)}"
+            )
+        result.tiers = tiers
+    now = build_time()
+    stale = []
+    for result in report.decks:
+        result.stamps = stamp(result.identity.lock, result.notes, now)
+        if locked and result.stamps.lock.dumps() != _read_or_empty(result.identity.lock_path):
+            stale.append(_stale_lock(result))
+    if stale:
+        raise InputError(stale)
+    try:
+        _write_packages(report, out_dir, tiers, locked, progress)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}; packages already there were left "
+            "as they were (free some space, check permissions, or choose another folder with -o)"
+        ) from exc
+    # a rerun of these inputs finds the lock file this build wrote: nothing changed, moved or renamed since it
+    unchanged = tuple(
+        replace(s, changes=tuple((word, 0) for word, _ in s.changes), moved=(), renamed_from=None, moved_in=())
+        for s in report.summaries
+    )
+    record.put(report, (unchanged, report.warnings))
+    if not tiers:  # the build checked everything on the way: a check of the same inputs need not redo it
+        checked = tuple(replace(s, outputs=()) for s in unchanged)
+        Record(root, "check", _names(root, manifests), False).put(report, (checked, report.warnings))
+    return report
+
+
+def _write_packages(
+    report: Report, out_dir: Path, tiers: tuple[str, ...], locked: bool, progress: Callable[[int, int], None] | None
+) -> None:
+    """Each deck's package(s), then its lock file (unless `locked` or `tiers`), then dist/manifest.json."""
+    total = sum(1 for r in report.decks for n in r.notes if not tiers or n.tier in tiers)
+    done = 0
+    if progress:
+        progress(done, total)
+    for result in report.decks:
+        stamps = result.stamps
+        times = Times(stamps.timestamp, stamps.note_mtimes, stamps.note_ids, stamps.notetype_mtimes)
+        for tier in tiers or (None,):
+            notes = [n for n in result.notes if tier is None or n.tier == tier]
+            name = result.deck.manifest.id + (f".{tier}" if tier else "")
+            path = out_dir / f"{name}.apkg"
+            write_apkg(path, layout_of(result, tier), notes, times, media=[m for n in notes for m in n.media])
+            result.outputs.append(Output(path, hashlib.sha256(path.read_bytes()).hexdigest(), tier))
+            done += len(notes)
+            if progress:
+                progress(done, total)
+        if not tiers and not locked:
+            _write_atomically(result.identity.lock_path, stamps.lock.dumps())
+            old = result.identity.read_from
+            if old is not None and old != result.identity.lock_path:
+                old.unlink(missing_ok=True)  # the renamed deck's lock now lives under its new id
+    write_release_manifest(out_dir, report.decks)
+
+
+def _outputs_intact(summaries: tuple[DeckSummary, ...], out_dir: Path) -> bool:
+    """Every package a remembered build wrote is still there, byte for byte, with its manifest.json."""
+    if not (out_dir / "manifest.json").is_file():
+        return False
+    for summary in summaries:
+        for output in summary.outputs:
+            if not output.path.is_file() or hashlib.sha256(output.path.read_bytes()).hexdigest() != output.sha256:
+                return False
+    return True
+
+
+def _read_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _stale_lock(result: DeckResult) -> Diagnostic:
+    stamps = result.stamps
+    counts = [
+        f"{len(stamps.added)} added",
+        f"{len(stamps.changed)} changed",
+        f"{len(stamps.removed)} removed",
+        f"{len(stamps.notetypes_changed)} note types changed",
+    ]
+    renamed = result.identity.renamed_from
+    what = f"the deck was renamed from '{renamed}'" if renamed else f"{', '.join(counts)} since it was written"
+    return Diagnostic(
+        result.identity.lock_path if not renamed else result.identity.read_from,
+        f"the lock file is out of date ({what}); run 'tierdeck build' without --locked and commit the updated "
+        "lock file",
+        line=1,
+    )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def write_release_manifest(out_dir: Path, decks: list[DeckResult]) -> Path:
+    """`dist/manifest.json`: per package its deck, version, file, sha256 and note and card counts per tier.
+
+    Entries of other packages already in the file are kept while their package still exists.
+    """
+    path = out_dir / "manifest.json"
+    entries: dict[str, dict] = {}
+    try:
+        for entry in json.loads(path.read_text(encoding="utf-8")).get("decks", []):
+            if (out_dir / entry["file"]).exists():
+                entries[entry["file"]] = entry
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    for result in decks:
+        for output in result.outputs:
+            notes = [n for n in result.notes if output.tier in (None, n.tier)]
+            note_counts = Counter(n.tier for n in notes)
+            cards = {t: c for t, c in result.cards_per_tier.items() if output.tier in (None, t)}
+            entry = {
+                "id": result.deck.manifest.id,
+                "name": result.deck.manifest.name,
+                "version": result.deck.manifest.version,
+                "file": output.path.name,
+                "sha256": output.sha256,
+                "notes": len(notes),
+                "cards": sum(cards.values()),
+                "tiers": {t: {"notes": note_counts[t], "cards": cards[t]} for t in cards},
+            }
+            entries[entry["file"]] = entry
+    payload = {"tierdeck": __version__, "decks": [entries[k] for k in sorted(entries)]}
+    _write_atomically(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return path

@@ -1,0 +1,324 @@
+"""What changed between two versions of a deck, as a changelog an instructor pastes into release notes.
+
+Each side is a git revision of the project, the working tree (`.`), or a built `.apkg`. Notes are matched
+by their GUID, their identity in students' Anki (named by their card id where the note type has one),
+never by their text; decks by their namespace, so a renamed deck is reported as a rename. A change of
+tags, and of a card's evidence level, is a change students see in Anki's browser and filters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tierdeck.errors import UsageError
+from tierdeck.notes.render import plain_text
+from tierdeck.portable.cloze import CLOZE_RE
+from tierdeck.tools.stats import AUTO_TAG_PREFIXES
+
+SUMMARY_CHARS = 80
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """What a student sees of one note, independent of where it was read from."""
+
+    key: str  # how the changelog names it: the CardId field, else the GUID
+    guid: str
+    tier: str
+    type: str
+    fields: dict[str, str]  # visible text by field name; a table note's asked cell as "Cell"
+    tags: tuple[str, ...] = ()  # the author's tags (not tier::, type:: or evidence::)
+    evidence: str | None = None  # the evidence level, from the evidence:: tag
+
+    @property
+    def summary(self) -> str:
+        """The note's first non-empty field, shortened: how it is named in a changelog."""
+        return _short(next((v for v in self.fields.values() if v), ""))
+
+
+@dataclass
+class DeckSide:
+    """One deck as one side of a diff sees it."""
+
+    id: str
+    name: str
+    version: str | None
+    tiers: dict[str, str]  # tier id -> title, in order
+    notes: dict[str, NoteView] = field(default_factory=dict)  # by GUID
+    namespace: str | None = None  # the deck's identity across renames (project sides)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
+
+
+def _view(guid: str, tier: str, note_type: str, fields: dict[str, str], tags: list[str]) -> NoteView:
+    visible = {}
+    for name, value in fields.items():
+        if name in ("CardId", "Reverse"):
+            continue
+        if note_type == "table" and name == "Table":
+            # every cell note shows the whole table; only its own hidden cell is its content
+            match = CLOZE_RE.search(value)
+            visible["Cell"] = plain_text(match.group(2)) if match else ""
+            continue
+        visible[name] = plain_text(CLOZE_RE.sub(lambda m: m.group(2).split("::", 1)[0], value))
+    evidence = next((t.removeprefix("evidence::") for t in tags if t.startswith("evidence::")), None)
+    author_tags = tuple(sorted(t for t in tags if not t.startswith(AUTO_TAG_PREFIXES)))
+    key = fields.get("CardId") or guid
+    return NoteView(key, guid, tier, note_type, visible, author_tags, evidence)
+
+
+# --- reading a side ---------------------------------------------------------------------------------------
+
+
+def read_side(spec: str, root: Path) -> list[DeckSide]:
+    """The decks of one side: an .apkg file, `.` (the working tree) or a git revision of `root`."""
+    path = Path(spec)
+    if spec.endswith(".apkg"):
+        if not path.is_file():
+            raise UsageError(f"'{spec}' does not exist; name a built .apkg file or a git revision")
+        return [_read_apkg(path)]
+    if spec == ".":
+        return _read_project(root)
+    with tempfile.TemporaryDirectory(prefix="tierdeck-diff-") as tmp:
+        _export_revision(spec, root, Path(tmp))
+        return _read_project(Path(tmp), cache=False)  # a cache in a folder about to be deleted is waste
+
+
+def _read_project(root: Path, cache: bool = True) -> list[DeckSide]:
+    from tierdeck.project.load import load  # the core reads projects; imported here to keep this module light
+
+    sides = []
+    for result in load(root, cache=cache).decks:
+        manifest = result.deck.manifest
+        tiers = {t.id: t.title for t in manifest.tiers}
+        side = DeckSide(manifest.id, manifest.name, manifest.version, tiers, namespace=result.identity.namespace)
+        for note in result.notes:
+            fields = dict(zip(note.notetype.fields, note.fields))
+            side.notes[note.guid] = _view(note.guid, note.tier, note.card_type, fields, list(note.tags))
+        sides.append(side)
+    return sides
+
+
+def _export_revision(revision: str, root: Path, into: Path) -> None:
+    """The project as it was at `revision`, written into `into`."""
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
+
+    top = git("rev-parse", "--show-toplevel")
+    if top.returncode != 0:
+        raise UsageError(f"'{revision}' is not an .apkg file, and {root} is not in a git repository")
+    if git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").returncode != 0:
+        raise UsageError(f"'{revision}' is neither an .apkg file nor a git revision (a tag, branch or commit)")
+    prefix = root.resolve().relative_to(Path(top.stdout.decode().strip()).resolve()).as_posix()
+    tree = f"{revision}:{prefix}" if prefix != "." else revision
+    archive = git("archive", "--format=tar", tree)
+    if archive.returncode != 0:
+        raise UsageError(f"git could not export '{tree}': {archive.stderr.decode().strip()}")
+    tar_path = into / ".export.tar"
+    tar_path.write_bytes(archive.stdout)
+    with tarfile.open(tar_path) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(into, filter="data")
+        else:  # pragma: no cover - Python without tar filters; git archive holds plain files only
+            tar.extractall(into)
+    tar_path.unlink()
+    if not (into / "decks").is_dir():
+        raise UsageError(f"the project at '{revision}' has no decks/ folder")
+
+
+def _read_apkg(path: Path) -> DeckSide:
+    with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix="tierdeck-diff-") as tmp:
+        db = Path(tmp) / "collection.anki2"
+        db.write_bytes(zf.read("collection.anki2"))
+        conn = sqlite3.connect(db)
+        try:
+            models = json.loads(conn.execute("SELECT models FROM col").fetchone()[0])
+            decks = json.loads(conn.execute("SELECT decks FROM col").fetchone()[0])
+            rows = conn.execute(
+                "SELECT n.guid, n.mid, n.flds, n.tags, min(c.did) FROM notes n JOIN cards c ON c.nid = n.id "
+                "GROUP BY n.id ORDER BY n.id"
+            ).fetchall()
+        finally:
+            conn.close()
+    named = {int(k): d["name"] for k, d in decks.items() if d["name"] != "Default"}
+    top = min(named.values(), key=len) if named else path.stem
+    description = next((d.get("desc", "") for d in decks.values() if d["name"] == top), "")
+    version = re.search(r"<p>Version ([^<]+)</p>", description)
+    side = DeckSide(path.stem.split(".")[0], top, version.group(1) if version else None, {})
+    for guid, mid, flds, tags, did in rows:
+        model = models[str(mid)]
+        field_names = [f["name"] for f in sorted(model["flds"], key=lambda f: f["ord"])]
+        fields = dict(zip(field_names, flds.split("\x1f")))
+        tag_list = tags.split()
+        subdeck = named.get(did, "").split("::", 1)[-1]
+        tier = next((t[6:] for t in tag_list if t.startswith("tier::")), subdeck)
+        note_type = next((t[6:] for t in tag_list if t.startswith("type::")), model["name"])
+        side.notes[guid] = _view(guid, tier, note_type, fields, tag_list)
+        side.tiers.setdefault(tier, subdeck or tier)
+    return side
+
+
+# --- comparing ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeckChanges:
+    """Everything that changed in one deck."""
+
+    id: str
+    name: str
+    old_version: str | None
+    new_version: str | None
+    tiers: dict[str, str]
+    renamed_from: str | None = None  # the deck's id on the old side, when it changed
+    added: list[NoteView] = field(default_factory=list)
+    removed: list[NoteView] = field(default_factory=list)
+    changed: list[tuple[NoteView, NoteView]] = field(default_factory=list)
+    moved: list[tuple[NoteView, NoteView]] = field(default_factory=list)
+
+
+def compare(old: list[DeckSide], new: list[DeckSide]) -> list[DeckChanges]:
+    """Per deck (matched by namespace where known, else by id; a single deck on each side is matched whatever
+    its id), what changed."""
+    if len(old) == 1 and len(new) == 1:
+        pairs = [(old[0], new[0])]
+    else:
+
+        def identity(deck: DeckSide) -> str:
+            return deck.namespace or deck.id
+
+        old_by, new_by = {identity(d): d for d in old}, {identity(d): d for d in new}
+        pairs = [(old_by.get(i), new_by.get(i)) for i in sorted(set(old_by) | set(new_by))]
+    out = []
+    for before, after in pairs:
+        ref = after or before
+        empty = DeckSide(ref.id, ref.name, None, {})
+        before, after = before or empty, after or empty
+        renamed = before.id if before.notes and after.notes and before.id != after.id else None
+        changes = DeckChanges(
+            ref.id, ref.name, before.version, after.version, {**before.tiers, **after.tiers}, renamed
+        )
+        for guid in sorted(set(before.notes) | set(after.notes), key=lambda g: (after.notes.get(g) or before.notes[g]).key):
+            a, b = before.notes.get(guid), after.notes.get(guid)
+            if a is None:
+                changes.added.append(b)
+            elif b is None:
+                changes.removed.append(a)
+            else:
+                if (a.fields, a.tags, a.evidence) != (b.fields, b.tags, b.evidence):
+                    changes.changed.append((a, b))
+                if a.tier != b.tier:
+                    changes.moved.append((a, b))
+        out.append(changes)
+    return out
+
+
+# --- writing -----------------------------------------------------------------------------------------------
+
+
+def _field_changes(a: NoteView, b: NoteView) -> list[tuple[str, str, str]]:
+    """(what, before, after) for each field that changed, then the evidence level and the tags."""
+    found = [
+        (name, a.fields.get(name, ""), b.fields.get(name, ""))
+        for name in b.fields
+        if a.fields.get(name) != b.fields.get(name)
+    ]
+    if a.evidence != b.evidence:
+        found.append(("Evidence", a.evidence or "(none)", b.evidence or "(none)"))
+    if a.tags != b.tags:
+        found.append(("Tags", " ".join(a.tags) or "(none)", " ".join(b.tags) or "(none)"))
+    return found
+
+
+def to_markdown(decks: list[DeckChanges], old_label: str, new_label: str) -> str:
+    """The changelog, per deck and tier: cards added, changed (with before and after), removed, moved tier."""
+    lines = [f"# Changes from {old_label} to {new_label}", ""]
+    for deck in decks:
+        version = ""
+        if deck.old_version != deck.new_version:
+            version = f" {deck.old_version or '(none)'} → {deck.new_version or '(none)'}"
+        elif deck.new_version:
+            version = f" {deck.new_version}"
+        lines += [f"## {deck.name} (`{deck.id}`){version}", ""]
+        if deck.renamed_from:
+            lines += [
+                f"Renamed from `{deck.renamed_from}`: every card keeps its identity, so students get no duplicates.",
+                "",
+            ]
+        if not (deck.added or deck.removed or deck.changed or deck.moved):
+            lines += ["No card changed.", ""]
+            continue
+        counts = [
+            f"{len(items)} {word}"
+            for items, word in (
+                (deck.added, "added"),
+                (deck.changed, "changed"),
+                (deck.removed, "removed"),
+                (deck.moved, "moved tier"),
+            )
+            if items
+        ]
+        lines += [", ".join(counts) + ".", ""]
+        for tier, title in deck.tiers.items():
+            added = [n for n in deck.added if n.tier == tier]
+            changed = [(a, b) for a, b in deck.changed if b.tier == tier]
+            removed = [n for n in deck.removed if n.tier == tier]
+            moved = [(a, b) for a, b in deck.moved if b.tier == tier]
+            if not (added or changed or removed or moved):
+                continue
+            lines += [f"### {title}", ""]
+            for n in added:
+                lines.append(f"- Added `{n.key}` ({n.type}): {n.summary}")
+            for a, b in changed:
+                parts = [f"{name}: “{_short(x)}” → “{_short(y)}”" for name, x, y in _field_changes(a, b)]
+                lines.append(f"- Changed `{b.key}` ({b.type}): " + "; ".join(parts))
+            for n in removed:
+                lines.append(f"- Removed `{n.key}` ({n.type}): {n.summary}")
+            for a, b in moved:
+                lines.append(
+                    f"- Moved `{b.key}` from {deck.tiers.get(a.tier, a.tier)} to {title} "
+                    "(students who have it keep its cards in the old subdeck; its tier tag updates)"
+                )
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def to_json(decks: list[DeckChanges], old_label: str, new_label: str) -> str:
+    """The same changelog as data."""
+
+    def note(n: NoteView) -> dict:
+        return {"key": n.key, "guid": n.guid, "type": n.type, "tier": n.tier, "evidence": n.evidence, "summary": n.summary}
+
+    payload = {
+        "old": old_label,
+        "new": new_label,
+        "decks": [
+            {
+                "id": d.id,
+                "name": d.name,
+                "old_version": d.old_version,
+                "new_version": d.new_version,
+                "renamed_from": d.renamed_from,
+                "added": [note(n) for n in d.added],
+                "changed": [
+                    {**note(b), "fields": {name: {"before": x, "after": y} for name, x, y in _field_changes(a, b)}}
+                    for a, b in d.changed
+                ],
+                "removed": [note(n) for n in d.removed],
+                "moved": [{**note(b), "from": a.tier, "to": b.tier} for a, b in d.moved],
+            }
+            for d in decks
+        ],
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

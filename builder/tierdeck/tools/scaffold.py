@@ -1,0 +1,201 @@
+"""`tierdeck init` and `tierdeck new`: a deck project of an instructor's own, and decks in it. Never prints.
+
+`init` writes a whole deck repository: a first deck (as `new` makes it), the JSON Schemas for editors, a
+`.gitignore`, a README for the deck's authors and a GitHub Actions workflow that installs the tierdeck
+version that created it (package data under `tierdeck/data/project/`). `new` adds a deck: a manifest and a
+cards folder with one example card of each type, whose files start with the YAML language server's schema
+line, so an editor validates them from the start. Nothing that exists is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from tierdeck import __version__
+from tierdeck.errors import Diagnostic, InputError, UsageError
+from tierdeck.format import yamlio
+from tierdeck.format.jsonschemas import schema_texts
+from tierdeck.format.schema import SLUG_PATTERN
+
+MANIFEST = """\
+# yaml-language-server: $schema=../schemas/manifest.schema.json
+# The deck manifest: see docs/format.md. `id` is this deck's identity in Anki: never change it.
+id: {deck_id}
+name: {name}
+version: 0.1.0
+description: What a student learns from this deck, shown on Anki's deck overview.
+tiers:
+  - {{id: basics, title: 1 Basics}}
+  - {{id: advanced, title: 2 Advanced}}
+cards: [cards/{deck_id}]
+tags: [{deck_id}]
+"""
+
+BASICS = """\
+# yaml-language-server: $schema=../../schemas/cards.schema.json
+# Example cards: replace them with your own. Every card needs an id that never changes.
+tier: basics
+source: Replace with the chapter or article these cards come from
+cards:
+  - type: term
+    id: example-term
+    term: Osteoclast
+    definition: A large bone cell that *resorbs* (breaks down) bone matrix.
+    reverse: true
+  - type: basic
+    id: example-question
+    front: What do osteoblasts do?
+    back: They build new bone matrix.
+    extra: Osteo- means bone; -blast means builder.
+  - type: cloze
+    id: example-cloze
+    text: "Osteoblasts {{{{c1::build}}}} bone matrix; osteoclasts {{{{c2::resorb}}}} it."
+"""
+
+ADVANCED = """\
+# yaml-language-server: $schema=../../schemas/cards.schema.json
+tier: advanced
+source: Replace with the chapter or article these cards come from
+cards:
+  - type: mechanism
+    id: example-mechanism
+    title: Bone remodeling cycle
+    steps:
+      - Osteoclasts are activated on the bone surface
+      - Osteoclasts resorb old bone matrix
+      - Osteoblasts lay down new matrix (osteoid)
+      - The osteoid mineralises into new bone
+  - type: table
+    id: example-table
+    title: Bone cells
+    columns: [Cell, Role, Origin]
+    rows:
+      - [Osteoblast, Builds bone matrix, Mesenchymal stem cells]
+      - [Osteoclast, Resorbs bone, Monocyte/macrophage line]
+"""
+
+
+PROJECT_FILES = {  # package data -> where `init` writes it
+    "README.md": "README.md",
+    "gitignore": ".gitignore",
+    "workflow.yml": ".github/workflows/decks.yml",
+}
+
+
+def project_template(template: str, **values: str) -> str:
+    """One of `init`'s files, filled in (`$version` is this tierdeck's)."""
+    text = (resources.files("tierdeck") / "data" / "project" / template).read_text(encoding="utf-8")
+    return Template(text).substitute(version=__version__, **values)
+
+
+def workflow(install: str) -> str:
+    """The deck workflow, installing tierdeck with `pip install <install>`."""
+    return project_template("workflow.yml", install=install)
+
+
+def init_project(root: Path, deck_id: str | None = None, name: str | None = None) -> tuple[list[Path], list[Diagnostic]]:
+    """A new deck project in `root` (created if needed): every file written, and warnings.
+
+    Refuses a folder that already holds a project (decks/) or any of the files it would write.
+    """
+    if (root / "decks").exists():
+        raise UsageError(f"{root} already holds a tierdeck project (decks/); add a deck to it with 'tierdeck new DECK_ID'")
+    deck_id = deck_id or _slug_of(root.resolve().name)
+    if not re.match(SLUG_PATTERN, deck_id):
+        raise UsageError(
+            f"'{deck_id}' is not a valid deck id; use lowercase letters, digits and single hyphens, e.g. 'bone-health'"
+        )
+    name = name or title_of(deck_id)
+    files = {
+        root / target: project_template(source, install=f'"tierdeck=={__version__}"', name=name)
+        if source != "workflow.yml"
+        else workflow(f'"tierdeck=={__version__}"')
+        for source, target in PROJECT_FILES.items()
+    }
+    taken = [
+        Diagnostic(path, "already exists; 'tierdeck init' never overwrites: start the project in an empty folder")
+        for path in files
+        if path.exists()
+    ]
+    if taken:
+        raise InputError(taken)
+    root.mkdir(parents=True, exist_ok=True)
+    created, warnings = new_deck(root, deck_id, name)
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return [*created, *files], warnings
+
+
+def _slug_of(folder: str) -> str:
+    """A deck id from a folder name (`Renal Physiology` -> `renal-physiology`); 'my-deck' when it has none."""
+    slug = re.sub(r"[^a-z0-9]+", "-", folder.lower()).strip("-")
+    return slug or "my-deck"
+
+
+def title_of(deck_id: str) -> str:
+    """A readable deck name from its id: `bone-health` -> `Bone Health`."""
+    return " ".join(part.capitalize() for part in deck_id.split("-"))
+
+
+def new_deck(root: Path, deck_id: str, name: str | None = None) -> tuple[list[Path], list[Diagnostic]]:
+    """Create `decks/<id>.yaml` and `cards/<id>/` below `root`: every file written, and warnings.
+
+    A warning names each other manifest that reads the new cards folder too (e.g. `cards: [cards]`).
+    """
+    if not re.match(SLUG_PATTERN, deck_id):
+        raise UsageError(
+            f"'{deck_id}' is not a valid deck id; use lowercase letters, digits and single hyphens, e.g. 'bone-health'"
+        )
+    manifest = root / "decks" / f"{deck_id}.yaml"
+    cards = root / "cards" / deck_id
+    taken = [
+        Diagnostic(path, "already exists; 'tierdeck new' never overwrites: pick another deck id or remove it first")
+        for path in (manifest, cards)
+        if path.exists()
+    ]
+    if taken:
+        raise InputError(taken)
+    name = name or title_of(deck_id)
+    files = {
+        manifest: MANIFEST.format(deck_id=deck_id, name=json.dumps(name, ensure_ascii=False)),
+        cards / "basics.yaml": BASICS.format(),
+        cards / "advanced.yaml": ADVANCED.format(),
+    }
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for schema_name, text in schema_texts().items():
+        path = root / "schemas" / schema_name
+        if not path.exists():  # what the files' first line points the editor at
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            files[path] = text
+    return list(files), _also_read_by(root, manifest, cards)
+
+
+def _also_read_by(root: Path, manifest: Path, cards: Path) -> list[Diagnostic]:
+    """Other manifests whose card entries include `cards`: their decks would take in the new cards."""
+    found = []
+    locator = yamlio.Locator()
+    for other in sorted((root / "decks").glob("*.y*ml")):
+        data, _ = yamlio.load(other)
+        entries = data.get("cards") if other != manifest and isinstance(data, dict) else None
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, str) and cards.resolve().is_relative_to((root / entry).resolve()):
+                found.append(
+                    locator.resolve(
+                        Diagnostic(
+                            other,
+                            f"cards[{index}]: '{entry}' includes the new {cards.relative_to(root)}/, so this deck takes "
+                            "in the new cards too; list only its own folder, e.g. 'cards/<its id>'",
+                            path=("cards", index),
+                            level="warning",
+                        )
+                    )
+                )
+    return found

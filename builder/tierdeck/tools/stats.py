@@ -1,0 +1,127 @@
+"""Deck statistics: Anki cards per tier and card type, tag counts, and the lint findings. Never prints."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tierdeck.format.schema import EVIDENCE_LEVELS, format_path
+from tierdeck.notes.kinds import KINDS
+
+if TYPE_CHECKING:
+    from tierdeck.project.load import Report
+
+# Every note carries these tags from its tier and card type; tables and filters by tier and type cover them.
+AUTO_TAG_PREFIXES = ("tier::", "type::", "evidence::")
+
+
+def collect(report: Report) -> dict:
+    """The statistics of every deck in `report` as plain data."""
+    # the built-in card types always; note cards (imported note types) only where a deck has them
+    types = [k for k in KINDS if k != "note" or any(n.card_type == k for r in report.decks for n in r.notes)]
+    decks = []
+    for result in report.decks:
+        manifest = result.deck.manifest
+        cells: Counter = Counter()
+        tags: Counter = Counter()
+        evidence: Counter = Counter()
+        for note in result.notes:
+            cells[note.tier, note.card_type] += note.card_count
+            evidence[note.evidence or "none"] += note.card_count
+            for tag in note.tags:
+                if not tag.startswith(AUTO_TAG_PREFIXES):
+                    tags[tag] += note.card_count
+        tiers = [
+            {
+                "id": tier.id,
+                "title": tier.title,
+                "cards": {kind: cells[tier.id, kind] for kind in types},
+                "total": sum(cells[tier.id, kind] for kind in types),
+            }
+            for tier in manifest.tiers
+        ]
+        decks.append(
+            {
+                "id": manifest.id,
+                "name": manifest.name,
+                "notes": len(result.notes),
+                "cards": result.card_count,
+                "tiers": tiers,
+                "types": {kind: sum(t["cards"][kind] for t in tiers) for kind in types},
+                "tags": dict(sorted(tags.items(), key=lambda item: (-item[1], item[0]))),
+                # cards per evidence level, once any card has one ("none": cards without)
+                "evidence": {level: evidence[level] for level in (*EVIDENCE_LEVELS, "none") if evidence[level]}
+                if set(evidence) - {"none"}
+                else {},
+            }
+        )
+    warnings = [
+        {
+            "file": _relative(d.file, report.root),
+            "line": d.line,
+            "path": format_path(d.path),
+            "message": d.message,
+        }
+        for d in report.warnings
+    ]
+    return {"decks": decks, "warnings": warnings}
+
+
+def to_json(data: dict) -> str:
+    """The statistics as indented JSON, with a final newline."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_text(data: dict) -> str:
+    """The statistics as aligned plain-text tables."""
+    out: list[str] = []
+    for deck in data["decks"]:
+        out.append(
+            f"{deck['id']} ({deck['name']}): {_plural(deck['cards'], 'card')} from {_plural(deck['notes'], 'note')}"
+        )
+        out.append("")
+        kinds = list(deck["types"])
+        rows = [["tier", *kinds, "total"]]
+        rows += [[t["id"], *(str(t["cards"][k]) for k in kinds), str(t["total"])] for t in deck["tiers"]]
+        rows.append(["total", *(str(deck["types"][k]) for k in kinds), str(deck["cards"])])
+        out += _table(rows)
+        out.append("")
+        if deck["evidence"]:
+            out.append("cards per evidence level:")
+            width = max(len(level) for level in deck["evidence"])
+            out += [f"  {level:<{width}}  {count:>4}" for level, count in deck["evidence"].items()]
+            out.append("")
+        if deck["tags"]:
+            out.append("cards per tag:")
+            width = max(len(tag) for tag in deck["tags"])
+            out += [f"  {tag:<{width}}  {count:>4}" for tag, count in deck["tags"].items()]
+        else:
+            out.append("cards per tag: no tags")
+        out.append("")
+    warnings = data["warnings"]
+    out.append(f"lint: {_plural(len(warnings), 'warning')}")
+    for w in warnings:
+        where = f"{w['file']}:{w['line']}" if w["line"] else w["file"]
+        out.append(f"{where}: warning: {w['message']}")
+    return "\n".join(out) + "\n"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _relative(file: Path, root: Path) -> str:
+    try:
+        return str(file.relative_to(root))
+    except ValueError:
+        return str(file)
