@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 
@@ -59,7 +60,7 @@ def test_cache__a_damaged_or_missing_package_is_rebuilt(sample):
 def test_cache__is_safe_to_delete_or_damage(sample):
     sample.run("build")
     folder = sample.root / cache.CACHE_DIR
-    for entry in folder.rglob("*.pickle"):
+    for entry in folder.rglob("*.json"):
         entry.write_bytes(b"not a pickle")
     assert sample.run("check").exit_code == 0
     shutil.rmtree(folder)
@@ -123,14 +124,14 @@ def test_cache__a_value_that_cannot_be_stored_is_skipped_without_leftovers(tmp_p
 
 def test_cache__entries_unused_for_two_weeks_are_deleted_when_something_new_is_stored(sample):
     sample.run("check")
-    entries = sorted((sample.root / cache.CACHE_DIR).glob("units/*/*.pickle"))
+    entries = sorted((sample.root / cache.CACHE_DIR).glob("units/*/*.json"))
     assert len(entries) == 2  # one per card file
     old = time.time() - 15 * 86400
     os.utime(entries[0], (old, old))
     os.utime(entries[1], (old, old))
     sample.edit("cards/sample/basics.yaml", "They resorb bone.", "They break down bone.")
     sample.run("check")  # stores the edited file's unit; reads the other one (which keeps it)
-    left = sorted((sample.root / cache.CACHE_DIR).glob("units/*/*.pickle"))
+    left = sorted((sample.root / cache.CACHE_DIR).glob("units/*/*.json"))
     kept = [e for e in entries if e in left]
     assert len(left) == 2  # the unedited file's entry (read, so kept) and the edited file's new one
     assert len(kept) == 1 and kept[0].stat().st_mtime > old
@@ -155,3 +156,95 @@ def test_cache__a_rebuild_from_the_cache_writes_what_a_cold_build_of_the_same_in
     lock.write_bytes(lock_before)
     assert sample.run("build").stdout.endswith("(1 changed since the lock file)\n")
     assert (apkg.read_bytes(), lock.read_bytes()) == incremental
+
+
+def _cold_package(sample) -> bytes:
+    """The sample's package as a build without any cache writes it."""
+    result = sample.run("build", "-o", "cold", env={"TIERDECK_NO_CACHE": "1", "SOURCE_DATE_EPOCH": "1700000000"})
+    assert result.exit_code == 0, result.stderr
+    return (sample.root / "cold" / "sample.apkg").read_bytes()
+
+
+def test_cache__a_planted_pickle_never_runs(sample, tmp_path):
+    """tierdeck 0.2 unpickled its entries; a pickle planted under any entry name is never loaded now."""
+    import pickle
+
+    sample.run("check")
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    folder = sample.root / cache.CACHE_DIR
+    for entry in list(folder.rglob("*.json")):
+        entry.write_bytes(pickle.dumps(Payload()))
+        entry.with_suffix(".pickle").write_bytes(pickle.dumps(Payload()))
+    (sample.root / "cards/sample/basics.yaml").touch()
+    assert sample.run("check").exit_code == 0
+    assert sample.run("build").exit_code == 0
+    assert not marker.exists()
+
+
+def test_cache__a_forged_entry_with_a_script_never_reaches_the_package(sample):
+    """An entry written without this machine's secret (planted in a repository) is recomputed, not used."""
+    cold = _cold_package(sample)
+    epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
+    sample.run("build", env=epoch)
+    folder = sample.root / cache.CACHE_DIR
+    forged = 0
+    for entry in folder.glob("units/*/*.json"):
+        data = entry.read_bytes()
+        head = data.index(b"\n", data.index(b"\n") + 1) + 1
+        # the first field of every note: right after its note type's name
+        payload = re.sub(rb'(\{"r":"[a-z-]+"\},\{"t":\[")', rb"\1<script>alert(1)</script>", data[head:])
+        mac = b"0" * 64
+        entry.write_bytes(data[: data.index(b"\n") + 1] + mac + b"\n" + payload)
+        forged += payload != data[head:]
+    assert forged
+    shutil.rmtree(sample.root / "dist")
+    (sample.root / "decks/sample.lock").unlink()
+    result = sample.run("build", env=epoch)
+    assert result.exit_code == 0
+    assert (sample.root / "dist/sample.apkg").read_bytes() == cold
+
+
+def test_cache__entries_of_another_machine_are_not_trusted(sample, monkeypatch, tmp_path):
+    """Entries copied from another machine (another secret) are compiled again."""
+    from tierdeck.project import units
+
+    sample.run("check")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other-machine"))
+    compiled = []
+    real = units.compile_file
+    monkeypatch.setattr(units, "compile_file", lambda deck, file: compiled.append(file.name) or real(deck, file))
+    (sample.root / "decks/sample.yaml").touch()  # not a change of content: the record is checked by digest
+    shutil.rmtree(sample.root / cache.CACHE_DIR / "records")
+    assert sample.run("check").exit_code == 0
+    assert sorted(compiled) == ["advanced.yaml", "basics.yaml"]
+    assert (tmp_path / "other-machine/tierdeck/cache-secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_cache__random_bit_flips_never_change_a_package(sample):
+    """Flip one random bit of one random entry, many times: every build writes what a cold build writes."""
+    import random
+
+    cold = _cold_package(sample)
+    epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
+    rng = random.Random(20261208)
+    folder = sample.root / cache.CACHE_DIR
+    for trial in range(40):
+        shutil.rmtree(sample.root / "dist", ignore_errors=True)
+        (sample.root / "decks/sample.lock").unlink(missing_ok=True)
+        assert sample.run("build", env=epoch).exit_code == 0  # fills the cache
+        entries = sorted(p for p in folder.rglob("*.json"))
+        victim = rng.choice(entries)
+        data = bytearray(victim.read_bytes())
+        bit = rng.randrange(len(data) * 8)
+        data[bit // 8] ^= 1 << (bit % 8)
+        victim.write_bytes(bytes(data))
+        shutil.rmtree(sample.root / "dist")
+        (sample.root / "decks/sample.lock").unlink()
+        result = sample.run("build", env=epoch)
+        assert result.exit_code == 0, (trial, victim, result.stderr)
+        assert (sample.root / "dist/sample.apkg").read_bytes() == cold, (trial, victim.relative_to(folder), bit)

@@ -8,6 +8,7 @@ import hashlib
 
 import pytest
 
+from tierdeck import workers
 from tierdeck.project import units
 
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000", "TIERDECK_NO_CACHE": "1"}
@@ -29,8 +30,8 @@ def _spread(sample, files: int = 6) -> None:
 def pools(monkeypatch) -> list:
     """The worker pools started (one entry per pool)."""
     started = []
-    real = units.ProcessPoolExecutor
-    monkeypatch.setattr(units, "ProcessPoolExecutor", lambda *a, **k: started.append(a) or real(*a, **k))
+    real = workers.ProcessPoolExecutor
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", lambda *a, **k: started.append(a) or real(*a, **k))
     return started
 
 

@@ -4,13 +4,25 @@ Every key is a hash of the exact input bytes and of tierdeck's own fingerprint (
 of every file of its package and the versions of the libraries that shape its output), so a stale entry can
 never be found: any change to an input or to tierdeck misses the cache and recomputes. Entries are
 written atomically; an unreadable entry is a miss, never an error.
+
+The folder lives in the project, where anybody who can commit to it can plant files, so an entry is data
+only and authenticated:
+- values are stored as JSON (`encode`/`decode`): plain values, tuples, paths, dicts and the dataclasses
+  registered with `@storable`, rebuilt field by field; nothing in an entry can name code to run;
+- each entry carries an HMAC-SHA256 of its kind, key and bytes under a secret made on this machine and kept
+  outside every project (`secret_path()`, mode 0600), so an entry planted in a repository, copied from
+  another machine or with a flipped bit fails the check and is recomputed, and what a build writes is what
+  a cold build writes.
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
+import hmac
+import json
 import os
-import pickle
 import sys
 import tempfile
 import time
@@ -19,7 +31,7 @@ from contextvars import ContextVar
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 CACHE_DIR = ".tierdeck-cache"
 KEEP_DAYS = 14  # an entry unused for this long is deleted by `Cache.prune`
@@ -84,28 +96,175 @@ def file_digest(path: Path) -> str:
     return digest
 
 
+_STORABLE: dict[str, type] = {}
+_T = TypeVar("_T", bound=type)
+
+
+def storable(cls: _T) -> _T:
+    """Register a dataclass or NamedTuple whose instances the cache may hold (rebuilt from their fields)."""
+    if dataclasses.is_dataclass(cls):
+        assert all(f.init for f in dataclasses.fields(cls)), f"{cls.__name__}: every field must be an init field"
+    else:
+        assert issubclass(cls, tuple) and hasattr(cls, "_fields"), f"{cls.__name__} is not a dataclass or NamedTuple"
+    _STORABLE[cls.__qualname__] = cls
+    return cls
+
+
+class Unstorable(TypeError):
+    """A value of a type the cache does not hold."""
+
+
+def _plain(value: Any, refs: dict[int, str]) -> Any:
+    """`value` as JSON data: containers and registered classes become one-key tagged objects."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [_plain(v, refs) for v in value]
+    kind = type(value)
+    if id(value) in refs:  # a shared object the reader supplies again (a deck's note types)
+        return {"r": refs[id(value)]}
+    if kind.__qualname__ in _STORABLE and _STORABLE[kind.__qualname__] is kind:
+        if dataclasses.is_dataclass(value):
+            values = [getattr(value, f.name) for f in dataclasses.fields(value)]
+        else:
+            values = list(value)
+        return {"c": kind.__qualname__, "f": [_plain(v, refs) for v in values]}
+    if kind is tuple:
+        return {"t": [_plain(v, refs) for v in value]}
+    if kind is dict:
+        return {"d": [[_plain(k, refs), _plain(v, refs)] for k, v in value.items()]}
+    if kind in (frozenset, set):
+        return {"s": sorted((_plain(v, refs) for v in value), key=repr)}
+    if isinstance(value, Path):
+        return {"p": str(value)}
+    if kind is bytes:
+        return {"b": base64.b64encode(value).decode()}
+    raise Unstorable(f"the cache does not hold {kind.__qualname__}")
+
+
+def encode(value: Any, refs: dict[str, Any] | None = None) -> bytes:
+    """`value` as JSON bytes; objects in `refs` (name -> object) are stored by name only.
+
+    Raises Unstorable for a value of any other type than plain data, tuples, paths, dicts, sets, bytes and
+    the `@storable` classes.
+    """
+    by_id = {id(obj): name for name, obj in (refs or {}).items()}
+    return json.dumps(_plain(value, by_id), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(data: bytes, refs: dict[str, Any] | None = None) -> Any:
+    """The value `encode` stored. Raises ValueError (or KeyError, TypeError) for anything else."""
+    refs = refs or {}
+
+    def tagged(obj: dict) -> Any:
+        if len(obj) == 2 and "c" in obj:
+            cls = _STORABLE[obj["c"]]
+            return cls(*obj["f"])
+        ((tag, inner),) = obj.items()
+        if tag == "t":
+            return tuple(inner)
+        if tag == "d":
+            return {(tuple(k) if isinstance(k, list) else k): v for k, v in inner}
+        if tag == "p":
+            return Path(inner)
+        if tag == "s":
+            return frozenset(inner)
+        if tag == "b":
+            return base64.b64decode(inner)
+        if tag == "r":
+            return refs[inner]
+        raise ValueError(f"unknown tag {tag!r}")
+
+    return json.loads(data, object_hook=tagged)
+
+
+_MAGIC = b"tierdeck-cache 2\n"
+_MAC_HEX = 64
+
+
+def secret_path() -> Path:
+    """Where this machine's cache secret is kept: the user's cache folder, outside every project."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tierdeck" / "cache-secret"
+
+
+@lru_cache(maxsize=4)
+def _secret(path: Path) -> bytes | None:
+    """The secret at `path`, made (32 random bytes, mode 0600) when there is none; None if it cannot be had."""
+    try:
+        data = path.read_bytes()
+        if len(data) == 32:
+            return data
+    except OSError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, partial = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(32))
+        try:
+            os.link(partial, path)  # never replaces a secret another process made first
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(partial)
+        data = path.read_bytes()
+        return data if len(data) == 32 else None
+    except OSError:
+        return None
+
+
 class Cache:
-    """Pickled values by key, in one project's cache folder; disabled with TIERDECK_NO_CACHE=1."""
+    """Authenticated JSON values by key, in one project's cache folder; disabled with TIERDECK_NO_CACHE=1."""
 
     def __init__(self, root: Path):
         self.dir = root / CACHE_DIR
-        self.enabled = os.environ.get("TIERDECK_NO_CACHE", "") in ("", "0")
+        self.secret = _secret(secret_path())
+        self.enabled = (
+            os.environ.get("TIERDECK_NO_CACHE", "") in ("", "0")
+            and self.secret is not None
+            and not self.dir.is_symlink()  # a cache folder that points elsewhere is not this project's
+        )
 
     def _path(self, kind: str, name: str) -> Path:
-        return self.dir / kind / name[:2] / f"{name}.pickle"
+        return self.dir / kind / name[:2] / f"{name}.json"
 
-    def get(self, kind: str, name: str) -> Any | None:
-        """The value stored under `name`, or None."""
+    def _mac(self, kind: str, name: str, payload: bytes) -> bytes:
+        assert self.secret is not None
+        mac = hmac.new(self.secret, digestmod=hashlib.sha256)
+        for part in (kind.encode(), name.encode(), payload):
+            mac.update(len(part).to_bytes(8, "big"))
+            mac.update(part)
+        return mac.hexdigest().encode()
+
+    def get_bytes(self, kind: str, name: str) -> bytes | None:
+        """The bytes stored under `name` if this machine's tierdeck wrote them for this key, else None."""
         if not self.enabled:
             return None
         path = self._path(kind, name)
         try:
             with open(path, "rb") as handle:
-                value = pickle.load(handle)
+                data = handle.read()
                 if time.time() - os.fstat(handle.fileno()).st_mtime > _REFRESH_SECONDS:
                     os.utime(path)  # still in use: `prune` keeps it
-                return value
-        except Exception:  # noqa: BLE001 - a missing, truncated or foreign entry is just a miss
+        except OSError:
+            return None
+        head = len(_MAGIC) + _MAC_HEX + 1
+        if not data.startswith(_MAGIC) or len(data) < head:
+            return None
+        mac, payload = data[len(_MAGIC) : head - 1], data[head:]
+        if not hmac.compare_digest(mac, self._mac(kind, name, payload)):
+            return None  # planted, copied from elsewhere, or damaged: recomputed
+        return payload
+
+    def get(self, kind: str, name: str, refs: dict[str, Any] | None = None) -> Any | None:
+        """The value stored under `name`, or None."""
+        payload = self.get_bytes(kind, name)
+        if payload is None:
+            return None
+        try:
+            return decode(payload, refs)
+        except Exception:  # noqa: BLE001 - an entry of another shape (an authentic one from a bug) is a miss
             return None
 
     def prune(self, max_age_days: float = KEEP_DAYS) -> int:
@@ -115,27 +274,28 @@ class Cache:
         if not self.enabled:
             return 0
         limit, removed = time.time() - max_age_days * 86400, 0
-        for entry in self.dir.glob("*/*/*.pickle"):
-            try:
-                if entry.stat().st_mtime < limit:
-                    entry.unlink()
-                    removed += 1
-            except OSError:
-                pass  # gone already, or not ours to delete
+        for pattern in ("*/*/*.json", "*/*/*.pickle", "*/*/.partial-*"):  # .pickle: entries of tierdeck 0.2
+            for entry in self.dir.glob(pattern):
+                try:
+                    if entry.stat().st_mtime < limit:
+                        entry.unlink()
+                        removed += 1
+                except OSError:
+                    pass  # gone already, or not ours to delete
         return removed
 
-    def put(self, kind: str, name: str, value: Any) -> None:
-        """Store `value` under `name` (silently skipped when the folder cannot be written)."""
+    def put(self, kind: str, name: str, value: Any, refs: dict[str, Any] | None = None) -> None:
+        """Store `value` under `name` (silently skipped when it cannot be stored or the folder written)."""
         if not self.enabled:
             return
         try:
-            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # noqa: BLE001 - what cannot be stored is recomputed next time
+            data = encode(value, refs)
+        except Unstorable:  # what cannot be stored is recomputed next time
             return
         self.put_bytes(kind, name, data)
 
-    def put_bytes(self, kind: str, name: str, data: bytes) -> None:
-        """Store a value already pickled (`pickle.dumps`) under `name`."""
+    def put_bytes(self, kind: str, name: str, payload: bytes) -> None:
+        """Store a value already encoded (`encode`) under `name`."""
         if not self.enabled:
             return
         path = self._path(kind, name)
@@ -146,8 +306,8 @@ class Cache:
                 (self.dir / ".gitignore").write_text("*\n")
             fd, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                handle.write(_MAGIC + self._mac(kind, name, payload) + b"\n" + payload)
             os.replace(partial, path)
-        except Exception:  # noqa: BLE001 - a cache that cannot be written is only a slower next run
+        except OSError:  # a cache that cannot be written is only a slower next run
             if partial is not None:
                 Path(partial).unlink(missing_ok=True)

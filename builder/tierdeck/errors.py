@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tierdeck.cache import storable
+
 Level = Literal["error", "warning"]
 # A path into a YAML document: mapping keys and list indices, e.g. ("cards", 3, "definition").
 YamlPath = tuple[str | int, ...]
@@ -45,6 +47,7 @@ def _escape(match: re.Match) -> str:
     return named.get(char) or f"\\u{ord(char):04x}"
 
 
+@storable
 @dataclass(frozen=True)
 class Diagnostic:
     """One problem in one file: where it is and what to do about it."""

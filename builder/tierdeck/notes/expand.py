@@ -15,6 +15,7 @@ from pathlib import Path
 
 import genanki
 
+from tierdeck.cache import storable
 from tierdeck.errors import Diagnostic, YamlPath
 from tierdeck.format.schema import Evidence, did_you_mean, format_path
 from tierdeck.notes.kinds import KINDS, NoteParts
@@ -38,6 +39,7 @@ _FIELD_ALIASES = {"Extra": ("Extra", "Back Extra")}
 _AUTHOR_KEYS = {"Extra": "extra (or evidence)", "Source": "source", "Front": "front", "Back": "back", "Text": "text"}
 
 
+@storable
 @dataclass(slots=True)
 class NoteSpec:
     """Everything Anki will store for one note."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from tierdeck.cache import storable
 from tierdeck.format.schema import slugify
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
@@ -26,6 +27,7 @@ _SOUND = re.compile(r"(\[sound:)([^\[\]]*)(\])")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.IGNORECASE)
 
 
+@storable
 @dataclass(frozen=True)
 class MediaFile:
     """One file to pack: its name inside Anki and the file it comes from."""

@@ -19,20 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
-import pickle
 import re
-import signal
-import threading
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from tierdeck.cache import Cache, file_digest
+from tierdeck import workers
+from tierdeck.cache import Cache, decode, encode, file_digest, storable
 from tierdeck.cache import key as cache_key
 from tierdeck.errors import YamlPath, relative
 from tierdeck.format import yamlio
@@ -71,6 +67,7 @@ class PreviewCard:
     text: str  # what a search matches in it, lower case: its note's text (id included) and evidence level
 
 
+@storable
 class Entry(NamedTuple):
     """What the site's index keeps of one card: enough to sort, count, filter and find its warnings."""
 
@@ -81,6 +78,7 @@ class Entry(NamedTuple):
     card_index: int
 
 
+@storable
 @dataclass(frozen=True)
 class Chunk:
     """Up to CHUNK_CARDS cards of one card file: the names of its two data scripts and its index entries."""
@@ -300,6 +298,10 @@ class _Renderer:
         self.cache.put("preview", key, made)
         return made
 
+    def encoded(self, job: tuple[int, Path, str]) -> bytes:
+        """In a worker process: the job's chunks, encoded for the way back."""
+        return encode(self(job))
+
     def _write(self, file: Path, cards: list[PreviewCard]) -> Chunk:
         records = [
             [
@@ -347,40 +349,8 @@ def script_data(payload: object) -> str:
 
 def _render_all(renderer: _Renderer, jobs: list[tuple[int, Path, str]]) -> list[list[Chunk]]:
     """Each job's chunks: in worker processes (forked, sharing the report) when there is enough to render."""
-    workers = _workers(renderer.groups)
-    if workers < 2:
+    cards = sum(n.card_count for notes in renderer.groups.values() for n in notes)
+    count = workers.count(len(renderer.groups), large=cards >= PARALLEL_MIN_CARDS)
+    if count < 2:
         return [renderer(job) for job in jobs]
-    # the workers get the renderer (and the report in it) by forking, never pickled: only jobs and chunks travel
-    context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt, initargs=(renderer,))
-    try:
-        return [pickle.loads(data) for data in pool.map(_render_in_worker, jobs)]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-_worker_renderer: _Renderer | None = None  # in a worker process: the renderer it was forked with
-
-
-def _adopt(renderer: _Renderer) -> None:
-    global _worker_renderer
-    _worker_renderer = renderer
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the main process, which stops the pool
-
-
-def _render_in_worker(job: tuple[int, Path, str]) -> bytes:
-    assert _worker_renderer is not None
-    return pickle.dumps(_worker_renderer(job), protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _workers(groups: dict[tuple[int, Path], list[NoteSpec]]) -> int:
-    """How many processes: as many as cores for a large first preview, one for an edit or a small deck."""
-    if len(groups) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    if threading.active_count() > 1:  # a watching preview's server runs in a thread: forking could deadlock
-        return 1
-    asked = os.environ.get("TIERDECK_JOBS", "").strip()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    wanted = int(asked) if asked.isdigit() and int(asked) > 0 else cores
-    cards = sum(n.card_count for notes in groups.values() for n in notes)
-    return min(wanted, len(groups)) if cards >= PARALLEL_MIN_CARDS else 1
+    return [decode(data) for data in workers.map_encoded(renderer.encoded, jobs, count)]

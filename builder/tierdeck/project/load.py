@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tierdeck.cache import Cache, remembered_digests
+from tierdeck.cache import Cache, remembered_digests, storable
 from tierdeck.errors import Diagnostic, InputError, UsageError, relative
 from tierdeck.format import yamlio
 from tierdeck.lint.rules import duplicate_warnings, similar_definition_warnings
@@ -30,6 +30,7 @@ from tierdeck.project.identity import DeckIdentity, DeckNotes
 from tierdeck.project.units import compile_deck
 
 
+@storable
 @dataclass(frozen=True)
 class Output:
     """One package a build wrote."""
@@ -92,6 +93,7 @@ class DeckResult:
         )
 
 
+@storable
 @dataclass(frozen=True)
 class DeckSummary:
     """What a check or build reports about one deck: enough to print, small enough to remember."""

@@ -15,18 +15,13 @@ Units are what makes large decks fast:
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import pickle
-import signal
-import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tierdeck.cache import Cache, file_digest
+from tierdeck import workers
+from tierdeck.cache import Cache, decode, encode, file_digest, storable
 from tierdeck.cache import key as cache_key
-from tierdeck.errors import Diagnostic, UsageError
+from tierdeck.errors import Diagnostic
 from tierdeck.format import yamlio
 from tierdeck.lint.rules import Definition, Prompt, card_warnings, definitions, note_warnings, prompts
 from tierdeck.notes.expand import NoteSpec, expand
@@ -39,6 +34,7 @@ PARALLEL_MIN_BYTES = 1_000_000
 PARALLEL_MIN_FILES = 4
 
 
+@storable
 @dataclass
 class FileUnit:
     """What one card file gives its deck."""
@@ -91,7 +87,7 @@ def compile_deck(deck: Deck, cache: Cache | None = None) -> list[FileUnit]:
     keys = {file: _key(deck, file, cache) for file in deck.files}
     units: dict[Path, FileUnit] = {}
     for file, key in keys.items():
-        unit = cache.get("units", key) if cache is not None and key else None
+        unit = cache.get("units", key, deck.notetypes) if cache is not None and key else None
         if unit is not None and all(same_bytes(m) for m in unit.media):
             units[file] = unit
     missing = [file for file in deck.files if file not in units]
@@ -121,14 +117,14 @@ class _Task:
     def __call__(self, file: Path, key: str | None) -> FileUnit:
         unit = compile_file(self.deck, file)
         if self.cache is not None and key and not unit.problems:
-            self.cache.put("units", key, unit)
+            self.cache.put("units", key, unit, self.deck.notetypes)
         return unit
 
-    def pickled(self, job: tuple[Path, str | None]) -> bytes:
-        """In a worker process: the unit, pickled once for both the cache and the way back."""
+    def encoded(self, job: tuple[Path, str | None]) -> bytes:
+        """In a worker process: the unit, encoded once for both the cache and the way back."""
         file, key = job
         unit = compile_file(self.deck, file)
-        data = pickle.dumps(unit, protocol=pickle.HIGHEST_PROTOCOL)
+        data = encode(unit, self.deck.notetypes)
         if self.cache is not None and key and not unit.problems:
             self.cache.put_bytes("units", key, data)
         return data
@@ -136,38 +132,15 @@ class _Task:
 
 def _compile_all(task: _Task, jobs: list[tuple[Path, str | None]]) -> list[FileUnit]:
     """Each job's unit: in worker processes when there is enough work to share."""
-    workers = _workers([file for file, _ in jobs])
-    if workers < 2:
+    count = _workers([file for file, _ in jobs])
+    if count < 2:
         return [task(file, key) for file, key in jobs]
-    # fork: the workers start with tierdeck already imported, so starting them costs milliseconds
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_leave_ctrl_c)
-    try:
-        return [pickle.loads(data) for data in pool.map(task.pickled, jobs)]
-    finally:  # on an error or Ctrl-C, files not started yet are dropped, not compiled first
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _leave_ctrl_c() -> None:
-    """In a worker: Ctrl-C is for the main process, which stops the pool (no traceback per worker)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return [decode(data, task.deck.notetypes) for data in workers.map_encoded(task.encoded, jobs, count)]
 
 
 def _workers(files: list[Path]) -> int:
-    """How many processes to compile `files` with: 1 unless the work is large and there are cores."""
-    asked = os.environ.get("TIERDECK_JOBS", "").strip()
-    if asked:
-        if not asked.isdigit() or int(asked) < 1:
-            raise UsageError(f"TIERDECK_JOBS must be a whole number of processes (1 or more), got '{asked}'")
-        wanted = int(asked)
-    else:
-        wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if wanted < 2 or len(files) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    if threading.active_count() > 1:  # forking a process with threads can deadlock the child
-        return 1
-    if asked:  # asked for explicitly: used whatever the size
-        return min(wanted, len(files))
-    if len(files) < PARALLEL_MIN_FILES:
+    """How many processes to compile `files` with: 1 unless the work is large (or TIERDECK_JOBS says)."""
+    if workers.asked() is None and len(files) < PARALLEL_MIN_FILES:
         return 1
     size = 0
     for file in files:
@@ -175,4 +148,4 @@ def _workers(files: list[Path]) -> int:
             size += file.stat().st_size
         except OSError:
             pass
-    return min(wanted, len(files)) if size >= PARALLEL_MIN_BYTES else 1
+    return workers.count(len(files), large=size >= PARALLEL_MIN_BYTES)
