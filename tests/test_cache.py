@@ -93,7 +93,7 @@ def test_cache__an_up_to_date_build_reports_no_changes_since_the_lock(sample):
 
 
 def test_cache__a_check_after_a_build_reuses_what_the_build_checked(sample, monkeypatch):
-    from tierdeck.release import build as core
+    from tierdeck.project import load as core
 
     sample.run("build")
     monkeypatch.setattr(core, "load", lambda *a, **k: (_ for _ in ()).throw(AssertionError("validated again")))

@@ -145,14 +145,14 @@ def test_cli__every_command_has_help_with_an_example(command):
 
 
 def test_build__a_full_disk_is_reported_plainly_not_as_a_bug(mini, monkeypatch):
-    from tierdeck.release import build as core
+    from tierdeck.release import apkg
 
     mini.write("cards/a.yaml", CARDS)
 
     def full(path, *args, **kwargs):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr(core, "write_apkg", full)
+    monkeypatch.setattr(apkg, "write_apkg", full)
     result = mini.run("build")
     assert result.exit_code == 1
     assert result.stderr == (

@@ -20,7 +20,7 @@ from tierdeck.preview import cards as preview_cards_module
 from tierdeck.preview import preview_cards, write_site
 from tierdeck.preview.cards import files_of
 from tierdeck.preview.clientside import for_browser, mathml
-from tierdeck.release import build as core
+from tierdeck.project import load as core
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 

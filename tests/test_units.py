@@ -5,10 +5,10 @@ only while everything it was made from is unchanged."""
 from __future__ import annotations
 
 import hashlib
+from concurrent import futures
 
 import pytest
 
-from tierdeck import workers
 from tierdeck.project import units
 
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000", "TIERDECK_NO_CACHE": "1"}
@@ -30,8 +30,8 @@ def _spread(sample, files: int = 6) -> None:
 def pools(monkeypatch) -> list:
     """The worker pools started (one entry per pool)."""
     started = []
-    real = workers.ProcessPoolExecutor
-    monkeypatch.setattr(workers, "ProcessPoolExecutor", lambda *a, **k: started.append(a) or real(*a, **k))
+    real = futures.ProcessPoolExecutor
+    monkeypatch.setattr(futures, "ProcessPoolExecutor", lambda *a, **k: started.append(a) or real(*a, **k))
     return started
 
 

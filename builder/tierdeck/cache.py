@@ -24,12 +24,10 @@ import hmac
 import json
 import os
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +40,8 @@ _LIBRARIES = ("genanki", "pydantic", "pydantic-core", "pyromark", "nh3", "PyYAML
 @lru_cache(maxsize=1)
 def fingerprint() -> str:
     """Changes with tierdeck's code, its version and the libraries it renders and validates with."""
+    from importlib import metadata
+
     digest = hashlib.sha256(sys.version.encode())
     package = Path(__file__).parent
     # every file of the package, subpackages and data (templates, CSS, note types) included
@@ -199,6 +199,8 @@ def _secret(path: Path) -> bytes | None:
         pass
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        import tempfile
+
         fd, partial = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
         with os.fdopen(fd, "wb") as handle:
             handle.write(os.urandom(32))
@@ -304,6 +306,8 @@ class Cache:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not (self.dir / ".gitignore").exists():
                 (self.dir / ".gitignore").write_text("*\n")
+            import tempfile
+
             fd, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(_MAGIC + self._mac(kind, name, payload) + b"\n" + payload)

@@ -10,7 +10,6 @@ import contextlib
 import gc
 import os
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -19,7 +18,22 @@ import click
 
 from tierdeck import __version__
 from tierdeck.errors import Diagnostic, InputError, OutputError, UsageError
-from tierdeck.release import build as core
+
+
+class _Later:
+    """A module imported when first used: `tierdeck --version` and `--help` start without the core."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attribute: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+core = _Later("tierdeck.release.build")  # the core: check and build
+project = _Later("tierdeck.project.load")  # reading a project, for the commands that only read
 
 ISSUES_URL = "https://github.com/tierdeck/tierdeck/issues"
 EXIT_INPUT, EXIT_USAGE, EXIT_BUG = 1, 2, 3
@@ -37,6 +51,8 @@ def _print_diagnostics(diagnostics: list[Diagnostic], root: Path | None) -> None
 def _crash(exc: BaseException) -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     # TIERDECK_CRASH_DIR: where crash logs go instead of the system temp folder (tests use their own)
+    import tempfile
+
     folder = Path(os.environ.get("TIERDECK_CRASH_DIR") or tempfile.gettempdir())
     log = folder / f"tierdeck-crash-{stamp}.log"
     try:
@@ -139,7 +155,7 @@ _manifests = click.argument("manifests", nargs=-1, type=click.Path(path_type=Pat
 
 
 def _root(ctx: click.Context, manifests: tuple[Path, ...]) -> tuple[Path, list[Path] | None]:
-    from tierdeck.notes.loader import find_root, root_of
+    from tierdeck.format.layout import find_root, root_of
 
     root = root_of(manifests[0]) if manifests else find_root(Path.cwd())
     ctx.meta["tierdeck.root"] = root
@@ -293,7 +309,7 @@ def diff(ctx: click.Context, old: str, new: str, fmt: str, out: Path | None) -> 
       tierdeck diff v1.0.0 v1.1.0 --format json
       tierdeck diff old/progesterone-bone.apkg dist/progesterone-bone.apkg
     """
-    from tierdeck.notes.loader import find_root
+    from tierdeck.format.layout import find_root
     from tierdeck.tools import diff as changelog
 
     root = find_root(Path.cwd()) if not (old.endswith(".apkg") and new.endswith(".apkg")) else Path.cwd()
@@ -351,7 +367,7 @@ def preview(
     if watch:
         _watch_preview(root, named, out_dir, port, open_browser)
         return
-    report = core.load(root, named)
+    report = project.load(root, named)
     _print_diagnostics(report.warnings, report.root)
     site = write_site(report, (out_dir or report.root / "preview").resolve())
     _say(f"preview of {_plural(site.cards, 'card')} -> {_display(site.index, Path.cwd())}")
@@ -403,7 +419,7 @@ def stats(ctx: click.Context, manifests: tuple[Path, ...], fmt: str) -> None:
     from tierdeck.tools import stats as deck_stats
 
     root, named = _root(ctx, manifests)
-    data = deck_stats.collect(core.load(root, named))
+    data = deck_stats.collect(project.load(root, named))
     click.echo(deck_stats.to_json(data) if fmt == "json" else deck_stats.to_text(data), nl=False)
 
 
@@ -431,7 +447,7 @@ def schema(ctx: click.Context, out_dir: Path | None) -> None:
       tierdeck schema -o /tmp/schemas
     """
     from tierdeck.format.jsonschemas import write_schemas
-    from tierdeck.notes.loader import find_root
+    from tierdeck.format.layout import find_root
 
     if out_dir is None:
         try:
@@ -487,7 +503,7 @@ def new(ctx: click.Context, deck_id: str, name: str | None) -> None:
       tierdeck new bone-health
       tierdeck new cardio-basics --name "Cardiology Basics"
     """
-    from tierdeck.notes.loader import find_root
+    from tierdeck.format.layout import find_root
     from tierdeck.tools.scaffold import new_deck
 
     try:
@@ -532,8 +548,8 @@ def import_(ctx: click.Context, file: Path, out_dir: Path | None) -> None:
       cd pharmacology && tierdeck check --strict && tierdeck build
       tierdeck import notes.txt           # update this project from a newer text export
     """
+    from tierdeck.format.layout import find_root
     from tierdeck.importing.importer import import_deck
-    from tierdeck.notes.loader import find_root
 
     if out_dir is None:
         try:

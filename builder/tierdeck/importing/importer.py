@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tierdeck.errors import Diagnostic, InputError, UsageError
+from tierdeck.format.layout import NOTETYPES_DIR, discover
 from tierdeck.format.yamlio import Locator
 from tierdeck.importing.plan import DeckPlan, Located, Plan, Planner
 from tierdeck.importing.sources import read
 from tierdeck.importing.writer import Staging, check_reads_back
-from tierdeck.notes.loader import discover
-from tierdeck.notes.notetypes import NOTETYPES_DIR, NoteTypes, project_notetypes
+from tierdeck.notes.notetypes import NoteTypes, project_notetypes
 from tierdeck.portable.lock import Lock, schema_hash, stamp
 from tierdeck.portable.safety import Limits
-from tierdeck.project.load import Report, load
+from tierdeck.project.load import load
+from tierdeck.project.report import Report
 from tierdeck.release.build import build_time
 
 

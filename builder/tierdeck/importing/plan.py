@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 from tierdeck.errors import Diagnostic, YamlPath, shown
 from tierdeck.format import yamlio
+from tierdeck.format.layout import NOTETYPES_DIR
 from tierdeck.format.schema import slugify
 from tierdeck.importing.mapping import (
     TOP_DECK_TIER,
@@ -40,9 +41,10 @@ from tierdeck.importing.mapping import (
 )
 from tierdeck.importing.writer import Flow, FlowMap, dump
 from tierdeck.notes.media import IMAGE_SUFFIXES, SOUND_SUFFIXES
-from tierdeck.notes.notetypes import NOTETYPES_DIR, NoteType, NoteTypes, builtin
+from tierdeck.notes.notetypes import NoteTypes, builtin
 from tierdeck.portable.model import ImportedDeck, NoteIn, NoteTypeIn
-from tierdeck.project.load import Report
+from tierdeck.portable.notetype import NoteType
+from tierdeck.project.report import Report
 
 CARDS_DIR = "cards"
 MEDIA_DIR = "media"

@@ -23,8 +23,8 @@ from tierdeck.format import yamlio
 from tierdeck.format.schema import format_path
 from tierdeck.notes.kinds import KINDS
 from tierdeck.notes.loader import CardRef, Deck
-from tierdeck.notes.notetypes import NoteType
 from tierdeck.portable.cloze import Cloze, parse_clozes, revealed
+from tierdeck.portable.notetype import NoteType
 
 MAX_FRONT_WORDS = 40
 MAX_HIDDEN_SHARE = 0.5

@@ -13,17 +13,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import genanki
-
 from tierdeck.cache import storable
 from tierdeck.errors import Diagnostic, YamlPath
 from tierdeck.format.schema import Evidence, did_you_mean, format_path
 from tierdeck.notes.kinds import KINDS, NoteParts
 from tierdeck.notes.loader import CardRef
 from tierdeck.notes.media import MediaFile, MediaResolver
-from tierdeck.notes.notetypes import NoteType, NoteTypes
+from tierdeck.notes.notetypes import NoteTypes
 from tierdeck.notes.render import render
+from tierdeck.portable.ids import guid_for
+from tierdeck.portable.notetype import NoteType
 from tierdeck.portable.templates import card_ordinals
+
+# The tags every note gets from tierdeck itself (not the author): its tier, card type and evidence level.
+AUTO_TAG_PREFIXES = ("tier::", "type::", "evidence::")
 
 # What the answer side calls each evidence level (colour-coded by the note types' CSS, never by colour alone).
 EVIDENCE_LABELS = {
@@ -83,11 +86,6 @@ def content_hash(notetype_key: str, fields: tuple[str, ...], tags: tuple[str, ..
     # \x1f and \x1e cannot occur in fields or tags (Anki itself separates fields with \x1f)
     payload = "\x1e".join((notetype_key, "\x1f".join(fields), " ".join(sorted(tags))))
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
-def guid_for(namespace: str, key: str) -> str:
-    """The derived note GUID: a hash of the deck's namespace (its first id) and the note key, in Anki's base91."""
-    return genanki.guid_for("tierdeck", namespace, key)
 
 
 class _Fields:
@@ -177,7 +175,8 @@ def expand(
                 "fields its question side shows",
             )
         level = evidence.level if evidence is not None else None
-        tags = (*ref.tags, f"tier::{ref.tier}", f"type::{card.type}") + ((f"evidence::{level}",) if level else ())
+        tier_tag, type_tag, evidence_tag = AUTO_TAG_PREFIXES
+        tags = (*ref.tags, f"{tier_tag}{ref.tier}", f"{type_tag}{card.type}") + ((f"{evidence_tag}{level}",) if level else ())
         notes.append(
             NoteSpec(
                 deck_id=deck_id,

@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tierdeck.errors import Diagnostic, UsageError, shown
+from tierdeck.errors import Diagnostic, shown
 from tierdeck.format import yamlio
+from tierdeck.format.layout import card_files_below
 from tierdeck.format.schema import (
     CARD_ADAPTER,
     CardFile,
@@ -28,8 +29,6 @@ from tierdeck.format.schema import (
 from tierdeck.notes.kinds import KINDS
 from tierdeck.notes.notetypes import NoteTypes
 from tierdeck.notes.render import render
-
-CARD_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -63,31 +62,6 @@ class Deck:
     root: Path
     notetypes: NoteTypes
     files: list[Path] = field(default_factory=list)
-
-
-def find_root(start: Path) -> Path:
-    """The project root: the nearest folder at or above `start` that holds decks/."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / "decks").is_dir():
-            return folder
-    raise UsageError(
-        f"no decks/ folder in {start} or any folder above it; run tierdeck inside a project "
-        "(start one with 'tierdeck init') or name a manifest"
-    )
-
-
-def root_of(manifest_path: Path) -> Path:
-    """The project root of a manifest: the folder holding its decks/ folder."""
-    manifest_path = manifest_path.resolve()
-    if manifest_path.parent.name == "decks":
-        return manifest_path.parent.parent
-    return manifest_path.parent
-
-
-def discover(root: Path) -> list[Path]:
-    """Every manifest under `root`/decks, sorted."""
-    return sorted(p for p in (root / "decks").iterdir() if p.suffix in CARD_SUFFIXES and p.is_file())
 
 
 def _validate(file: Path, model: type[BaseModel], data: Any, what: str) -> tuple[Any, list[Diagnostic]]:
@@ -279,24 +253,6 @@ def _card_paths(deck: Deck) -> tuple[list[Path], list[Diagnostic]]:
                 "folder holding decks/)"
             )
     return list(dict.fromkeys(files)), problems
-
-
-def card_files_below(folder: Path, root: Path) -> list[Path]:
-    """The card files a folder entry of a manifest stands for: its YAML files, sorted by path.
-
-    Never manifests, nor what hides in dot-folders (.git, .venv) when a folder as wide as '.' is named.
-    """
-    root = root.resolve()
-    manifests = root / "decks"
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.suffix in CARD_SUFFIXES
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        and p.resolve().is_relative_to(root)
-        and not p.resolve().is_relative_to(manifests)
-    )
 
 
 def _check_card(ref: CardRef) -> list[Diagnostic]:

@@ -17,99 +17,19 @@ change freely and reach students on the next import (`tierdeck.lock` guards this
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
-import genanki
-
 from tierdeck.errors import Diagnostic, shown
+from tierdeck.format.layout import NOTETYPES_DIR
+from tierdeck.portable.notetype import NoteType, Template
 
-NOTETYPES_DIR = "notetypes"  # a project's own note types, next to decks/ and cards/
 # What Anki forbids in a field name (it would break the template language).
 _BAD_FIELD_NAME = re.compile(r'[:{}"]|^[#/^]')
 _SCRIPT = re.compile(r"<script\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Template:
-    """One card template: what the question and the answer side show."""
-
-    name: str
-    front: str
-    back: str
-
-
-@dataclass(frozen=True)
-class NoteType:
-    """One note type: what Anki stores, plus the version that guards its schema."""
-
-    key: str  # how cards name it: the file name without .yaml
-    name: str
-    version: int
-    fields: tuple[str, ...]
-    templates: tuple[Template, ...]
-    css: str
-    cloze: bool = False
-    explicit_id: int | None = None  # Anki's id, kept from an imported deck
-    sort_field: int = 0
-    file: Path | None = field(default=None, compare=False)  # where it was read from; None for a built-in
-    builtin: bool = field(default=False, compare=False)
-    sources: tuple[Path, ...] = field(default=(), compare=False)  # every file it was read from
-
-    @cached_property
-    def model_id(self) -> int:
-        """Anki's id of this note type: the one it keeps from an import, else derived from (key, version)."""
-        if self.explicit_id is not None:
-            return self.explicit_id
-        return stable_id(f"tierdeck/notetype/{self.key}/v{self.version}")
-
-    @property
-    def schema(self) -> dict:
-        """What Anki compares before updating notes: kind, field names and template names, in order."""
-        return {"cloze": self.cloze, "fields": list(self.fields), "templates": [t.name for t in self.templates]}
-
-    @property
-    def content(self) -> dict:
-        """Everything a student's Anki receives for this note type."""
-        return {
-            **self.schema,
-            "name": self.name,
-            "templates": [[t.name, t.front, t.back] for t in self.templates],
-            "css": self.css,
-        }
-
-    @cached_property
-    def content_hash(self) -> str:
-        """Changes whenever anything the student receives changes."""
-        return hashlib.sha256(json.dumps(self.content, sort_keys=True).encode()).hexdigest()
-
-    @property
-    def where(self) -> str:
-        """Where an author changes it: its file, or tierdeck itself for a built-in."""
-        return str(self.file) if self.file is not None else f"tierdeck's built-in note type '{self.key}'"
-
-    def model(self) -> genanki.Model:
-        """A fresh genanki model (genanki mutates templates when writing, so never share one)."""
-        return genanki.Model(
-            self.model_id,
-            self.name,
-            fields=[{"name": name} for name in self.fields],
-            templates=[{"name": t.name, "qfmt": t.front, "afmt": t.back} for t in self.templates],
-            css=self.css,
-            model_type=genanki.Model.CLOZE if self.cloze else genanki.Model.FRONT_BACK,
-            sort_field_index=self.sort_field,
-        )
-
-
-def stable_id(key: str) -> int:
-    """A positive id in [2**30, 2**31) derived from `key` (the range genanki and Anki's add-ons use)."""
-    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
-    return (1 << 30) + digest % (1 << 30)
 
 
 class NoteTypes(Mapping[str, NoteType]):

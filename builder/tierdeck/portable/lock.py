@@ -16,10 +16,25 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 from tierdeck.errors import Diagnostic
-from tierdeck.notes.expand import NoteSpec
-from tierdeck.notes.notetypes import NoteType
+from tierdeck.portable.notetype import NoteType
+
+
+class LockedNote(Protocol):
+    """What the lock records of a note (tierdeck's NoteSpec has it)."""
+
+    key: str  # the card id, or `card/row/column` for a table cell
+    card_id: str
+    content_hash: str
+    guid: str
+    tier: str
+    ordinals: tuple[int, ...]
+    notetype: NoteType
+
+
+N = TypeVar("N", bound=LockedNote)
 
 LOCK_FORMAT = 2
 READABLE_FORMATS = (1, 2)  # format 1 had no namespace (it was the deck id) and no note ids
@@ -109,17 +124,17 @@ def _note(entry: dict) -> str:
 
 
 @dataclass
-class Stamps:
+class Stamps(Generic[N]):
     """The result of comparing a build with its lock: times and ids to write, the next lock, what changed."""
 
     lock: Lock
     note_mtimes: dict[str, int]  # by GUID
     note_ids: dict[str, int]  # Anki note id, by GUID
     notetype_mtimes: dict[int, int]  # by Anki model id
-    added: list[NoteSpec]
-    changed: list[NoteSpec]
+    added: list[N]
+    changed: list[N]
     removed: list[dict]  # lock entries of notes no longer built
-    moved: list[tuple[NoteSpec, str]]  # (note, old tier)
+    moved: list[tuple[N, str]]  # (note, old tier)
     notetypes_changed: list[str]
 
     @property
@@ -133,7 +148,7 @@ def _next_time(now: int, previous: int | None) -> int:
     return now if previous is None or now > previous else previous + 1
 
 
-def stamp(lock: Lock, notes: list[NoteSpec], now: int) -> Stamps:
+def stamp(lock: Lock, notes: list[N], now: int) -> Stamps[N]:
     """Give each note and note type its modification time and Anki id; return them with the updated lock.
 
     A new note's id is a time in milliseconds, as Anki makes them (its browser shows it as the note's
@@ -141,7 +156,7 @@ def stamp(lock: Lock, notes: list[NoteSpec], now: int) -> Stamps:
     its cards' ids.
     """
     new = Lock(lock.deck, lock.namespace)
-    result = Stamps(new, {}, {}, {}, [], [], [], [], [])
+    result: Stamps[N] = Stamps(new, {}, {}, {}, [], [], [], [], [])
     old_notes, new_notes, note_mtimes, note_ids = lock.notes, new.notes, result.note_mtimes, result.note_ids
     next_id = max([now * 1000, *(e["nid"] + 100 for e in old_notes.values() if type(e.get("nid")) is int)])
     for note in notes:  # the hot loop of a rebuild (36,000 notes at 50,000 cards): kept lean

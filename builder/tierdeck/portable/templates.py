@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from tierdeck.notes.notetypes import NoteType
 from tierdeck.portable.cloze import Cloze, parse_clozes
+from tierdeck.portable.notetype import NoteType
 
 # --- the template language -----------------------------------------------------------------------------
 

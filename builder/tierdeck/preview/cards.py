@@ -32,14 +32,13 @@ from tierdeck.cache import Cache, decode, encode, file_digest, storable
 from tierdeck.cache import key as cache_key
 from tierdeck.errors import YamlPath, relative
 from tierdeck.format import yamlio
-from tierdeck.notes.expand import NoteSpec
+from tierdeck.notes.expand import AUTO_TAG_PREFIXES, NoteSpec
 from tierdeck.notes.render import plain_text
 from tierdeck.portable.templates import render_cards
 from tierdeck.preview.clientside import for_browser
-from tierdeck.tools.stats import AUTO_TAG_PREFIXES
 
 if TYPE_CHECKING:
-    from tierdeck.project.load import DeckResult, Report
+    from tierdeck.project.report import DeckResult, Report
 
 CHUNK_CARDS = 500  # cards per data script: about 0.5 MB, parsed in a few milliseconds
 # Below this many cards to render, starting worker processes costs more than it saves.

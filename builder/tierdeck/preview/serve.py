@@ -30,7 +30,7 @@ from tierdeck.cache import CACHE_DIR
 from tierdeck.errors import Diagnostic, InputError, TierdeckError, UsageError
 from tierdeck.preview.cards import Chunk
 from tierdeck.preview.site import Site, write_site
-from tierdeck.release import build as core
+from tierdeck.project import load as core
 
 HOST = "127.0.0.1"
 POLL_SECONDS = 20.0  # a long poll is answered after this long even when nothing changed

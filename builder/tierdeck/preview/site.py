@@ -28,7 +28,7 @@ from tierdeck.notes.kinds import KINDS
 from tierdeck.preview.cards import Chunk, chunks, script_data, stylesheet_id
 
 if TYPE_CHECKING:
-    from tierdeck.project.load import Report
+    from tierdeck.project.report import Report
 
 TYPE_ORDER = ("term", "basic", "cloze", "mechanism", "table", "note")  # how a tier's cards are grouped
 ASSETS = ("app.js", "app.css")

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from tierdeck.errors import Diagnostic, relative
 from tierdeck.format.schema import Manifest, format_path
-from tierdeck.notes.expand import NoteSpec, guid_for
+from tierdeck.notes.expand import NoteSpec
+from tierdeck.portable.ids import guid_for
 from tierdeck.portable.lock import Lock
 
 

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING
 
 from tierdeck.cache import Cache, file_digest
 from tierdeck.cache import key as cache_key
-from tierdeck.notes.loader import card_files_below, discover
-from tierdeck.notes.notetypes import NOTETYPES_DIR
+from tierdeck.format.layout import NOTETYPES_DIR, card_files_below, discover
 
 if TYPE_CHECKING:
-    from tierdeck.project.load import Report
+    from tierdeck.project.report import Report
 
 _MISSING = "(missing)"
 

@@ -25,7 +25,8 @@ import genanki
 
 from tierdeck.notes.expand import NoteSpec
 from tierdeck.notes.media import MediaFile
-from tierdeck.notes.notetypes import stable_id
+from tierdeck.portable.ids import deck_id
+from tierdeck.portable.notetype import NoteType
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -41,7 +42,7 @@ class DeckLayout:
 
     def anki_deck_id(self, tier: str | None = None) -> int:
         """Stable Anki deck id of the top deck, or of one tier's subdeck."""
-        return stable_id(f"tierdeck/deck/{self.namespace}" + (f"/{tier}" if tier else ""))
+        return deck_id(self.namespace, tier)
 
     def subdeck_name(self, title: str) -> str:
         """The full Anki name of a tier's subdeck."""
@@ -115,11 +116,24 @@ def write_apkg(
         shutil.rmtree(work, ignore_errors=True)
 
 
+def model_of(notetype: NoteType) -> genanki.Model:
+    """A fresh genanki model of `notetype` (genanki mutates templates when writing, so never share one)."""
+    return genanki.Model(
+        notetype.model_id,
+        notetype.name,
+        fields=[{"name": name} for name in notetype.fields],
+        templates=[{"name": t.name, "qfmt": t.front, "afmt": t.back} for t in notetype.templates],
+        css=notetype.css,
+        model_type=genanki.Model.CLOZE if notetype.cloze else genanki.Model.FRONT_BACK,
+        sort_field_index=notetype.sort_field,
+    )
+
+
 def _collection(conn: sqlite3.Connection, layout: DeckLayout, notes: list[NoteSpec], times: Times) -> None:
     """The empty collection with the deck tree and note types, as genanki writes them."""
     top = genanki.Deck(layout.anki_deck_id(), layout.name, layout.description)
     for notetype in {n.notetype.model_id: n.notetype for n in notes}.values():
-        top.add_model(notetype.model())
+        top.add_model(model_of(notetype))
     subdecks = [genanki.Deck(layout.anki_deck_id(tier), layout.subdeck_name(title)) for tier, title in layout.tiers]
     genanki.Package([top, *subdecks]).write_to_db(conn.cursor(), times.timestamp, iter(()))
     (models_json,) = conn.execute("SELECT models FROM col").fetchone()

@@ -1,6 +1,6 @@
 """The core: validate a project, turn its cards into notes, write one `.apkg` per deck. Never prints.
 
-`check` and `build` return a Report (`tierdeck.project.load`) or raise InputError carrying every problem
+`check` and `build` return a Report (`tierdeck.project.report`) or raise InputError carrying every problem
 found, each located at `file:line`. The command line is a thin layer over these two functions.
 """
 
@@ -14,16 +14,21 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tierdeck import __version__
 from tierdeck.cache import remembered_digests
 from tierdeck.errors import Diagnostic, InputError, OutputError, UsageError, relative
-from tierdeck.format import yamlio
-from tierdeck.notes.render import safe_markdown as markdown  # the deck description is shown as HTML: sanitise it too
-from tierdeck.portable.lock import stamp
-from tierdeck.project.load import DeckResult, DeckSummary, Output, Report, _gc_paused, _project_root, load
+from tierdeck.format.layout import project_root
 from tierdeck.project.record import Record
-from tierdeck.release.apkg import DeckLayout, Times, write_apkg
+from tierdeck.project.report import DeckResult, DeckSummary, Output, Report
+from tierdeck.workers import gc_paused
+
+if TYPE_CHECKING:
+    from tierdeck.release.apkg import DeckLayout
+
+# What reads, validates, renders and writes (pydantic, the card kinds, markdown, genanki) is imported inside
+# the functions that use it: a check or build whose inputs did not change answers from its record without it.
 
 
 @remembered_digests()
@@ -32,10 +37,13 @@ def check(root: Path | None = None, manifests: list[Path] | None = None, strict:
 
     A check of inputs identical to the last successful one answers from its record (`tierdeck.record`).
     """
-    root = _project_root(root, manifests)
+    root = project_root(root, manifests)
     record = Record(root, "check", _names(root, manifests), strict)
     if (hit := record.get()) is not None:
         return Report(root, warnings=hit[1], cached=hit[0])
+    from tierdeck.format import yamlio
+    from tierdeck.project.load import load
+
     report = load(root, manifests)
     problems = list(report.warnings)
     if strict:
@@ -90,6 +98,9 @@ def build_time() -> int:
 
 def layout_of(result: DeckResult, tier: str | None = None) -> DeckLayout:
     """The Anki deck tree of a deck (only one tier's subdeck with `tier`)."""
+    from tierdeck.notes.render import safe_markdown as markdown  # the description is shown as HTML: sanitised
+    from tierdeck.release.apkg import DeckLayout
+
     manifest = result.deck.manifest
     parts = []
     if manifest.description:
@@ -100,7 +111,7 @@ def layout_of(result: DeckResult, tier: str | None = None) -> DeckLayout:
     return DeckLayout(result.identity.namespace, manifest.name, "\n".join(parts), tiers)
 
 
-@_gc_paused()
+@gc_paused()
 @remembered_digests()
 def build(
     root: Path | None = None,
@@ -118,12 +129,15 @@ def build(
     `<deck id>.<tier id>.apkg`, and lock files are left alone. `progress(done, total)` is called with
     the notes written so far, before the first package and after each one.
     """
-    root = _project_root(root, manifests)
+    root = project_root(root, manifests)
     out_dir = (out_dir or root / "dist").resolve()
     tiers = tuple(dict.fromkeys(tiers))
     record = Record(root, "build", _names(root, manifests), str(out_dir), tiers)
     if (hit := record.get()) is not None and _outputs_intact(hit[0], out_dir):
         return Report(root, warnings=hit[1], cached=hit[0])
+    from tierdeck.portable.lock import stamp
+    from tierdeck.project.load import load
+
     report = load(root, manifests)
     for result in report.decks:
         ids = [t.id for t in result.deck.manifest.tiers]
@@ -164,6 +178,8 @@ def _write_packages(
     report: Report, out_dir: Path, tiers: tuple[str, ...], locked: bool, progress: Callable[[int, int], None] | None
 ) -> None:
     """Each deck's package(s), then its lock file (unless `locked` or `tiers`), then dist/manifest.json."""
+    from tierdeck.release.apkg import Times, write_apkg
+
     total = sum(1 for r in report.decks for n in r.notes if not tiers or n.tier in tiers)
     done = 0
     if progress:

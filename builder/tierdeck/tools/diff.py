@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tierdeck.errors import UsageError
+from tierdeck.notes.expand import AUTO_TAG_PREFIXES
 from tierdeck.notes.render import plain_text
 from tierdeck.portable.cloze import CLOZE_RE
-from tierdeck.tools.stats import AUTO_TAG_PREFIXES
 
 SUMMARY_CHARS = 80
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tierdeck.format.schema import EVIDENCE_LEVELS, format_path
+from tierdeck.notes.expand import AUTO_TAG_PREFIXES
 from tierdeck.notes.kinds import KINDS
 
 if TYPE_CHECKING:
-    from tierdeck.project.load import Report
+    from tierdeck.project.report import Report
 
 # Every note carries these tags from its tier and card type; tables and filters by tier and type cover them.
-AUTO_TAG_PREFIXES = ("tier::", "type::", "evidence::")
 
 
 def collect(report: Report) -> dict:
