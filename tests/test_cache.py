@@ -92,14 +92,29 @@ def test_cache__an_up_to_date_build_reports_no_changes_since_the_lock(sample):
     assert sample.run("build").stdout == "sample: 13 cards (basics 6, advanced 7) -> dist/sample.apkg\n"
 
 
-def test_cache__a_check_after_a_build_reuses_what_the_build_checked(sample, monkeypatch):
-    from tierdeck.project import load as core
+def test_cache__a_check_after_a_build_reuses_what_the_build_compiled_and_only_lints(sample, monkeypatch):
+    """A build does not lint; the check after it lints the build's compiled units without compiling again."""
+    from tierdeck.lint import file as lint_file
+    from tierdeck.project import units
 
-    sample.run("build")
-    monkeypatch.setattr(core, "load", lambda *a, **k: (_ for _ in ()).throw(AssertionError("validated again")))
+    sample.edit("cards/sample/basics.yaml", "source: Sample / Basics\n", "")  # a lint warning: no source
+    built = sample.run("build")
+    assert built.exit_code == 0 and "has no source" not in built.stderr
+    compiled, linted = [], []
+    monkeypatch.setattr(
+        units, "compile_file", lambda *a, **k: compiled.append(a) or (_ for _ in ()).throw(AssertionError)
+    )
+    real = lint_file.lint_file
+    monkeypatch.setattr(
+        units, "lint_file", lambda deck, cards, notes: linted.append(len(cards)) or real(deck, cards, notes)
+    )
     result = sample.run("check")
-    assert result.exit_code == 0
-    assert result.stdout == "sample: 13 cards (basics 6, advanced 7)\nok: 1 deck checked, 0 warnings\n"
+    assert result.exit_code == 0 and compiled == [] and len(linted) == 2
+    assert "has no source" in result.stderr
+    assert result.stdout.startswith("sample: 13 cards (basics 6, advanced 7)\nok: 1 deck checked, ")
+    linted.clear()
+    again = sample.run("check")  # nothing changed: the check's own record
+    assert again.stderr == result.stderr and linted == []
 
 
 def test_cache__after_an_edit_only_the_edited_file_is_parsed_and_validated(sample, monkeypatch):
@@ -217,7 +232,7 @@ def test_cache__entries_of_another_machine_are_not_trusted(sample, monkeypatch, 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other-machine"))
     compiled = []
     real = units.compile_file
-    monkeypatch.setattr(units, "compile_file", lambda deck, file: compiled.append(file.name) or real(deck, file))
+    monkeypatch.setattr(units, "compile_file", lambda deck, file, lint=False: compiled.append(file.name) or real(deck, file, lint))
     (sample.root / "decks/sample.yaml").touch()  # not a change of content: the record is checked by digest
     shutil.rmtree(sample.root / cache.CACHE_DIR / "records")
     assert sample.run("check").exit_code == 0

@@ -320,7 +320,7 @@ def test_html_safety__inline_colours_survive_and_lint_says_when_they_are_too_fai
             back: Both.
         """,
     )
-    result = mini.run("build")
+    result = mini.run("check")
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
         "cards/a.yaml:4: warning: cards[0]: Front: the colour #c00 reads at 2.8:1 on the night background, under the "
@@ -330,6 +330,7 @@ def test_html_safety__inline_colours_survive_and_lint_says_when_they_are_too_fai
         "4.5:1 a student needs (no colour has it on both the light and the night background); use a colour class "
         'that changes with the mode instead, e.g. <span class="td-red">, or td-orange, td-green, td-blue, td-purple',
     ]
+    assert mini.run("build").exit_code == 0
     fields = "\n".join(collection_fields(mini.root / "dist" / "mini.apkg"))
     assert '<span style="color:#c00">red</span>' in fields and '<font color="navy">navy</font>' in fields
 

@@ -64,7 +64,7 @@ def test_units__errors_found_in_worker_processes_read_as_in_one_process(sample, 
 def test_units__a_bug_in_a_worker_process_is_reported_as_a_bug(sample, monkeypatch, pools):
     _spread(sample)
 
-    def broken(deck, file):
+    def broken(deck, file, lint=False):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(units, "compile_file", broken)  # the forked workers inherit the broken function
@@ -86,7 +86,7 @@ def test_units__only_files_whose_bytes_changed_are_compiled_again(sample, monkey
     assert sample.run("check").exit_code == 0
     compiled = []
     real = units.compile_file
-    monkeypatch.setattr(units, "compile_file", lambda deck, file: compiled.append(file.name) or real(deck, file))
+    monkeypatch.setattr(units, "compile_file", lambda deck, file, lint=False: compiled.append(file.name) or real(deck, file, lint))
     sample.edit("cards/sample/copy1.yaml", "They resorb bone.", "They break down bone.")
     assert sample.run("check").exit_code == 0
     assert compiled == ["copy1.yaml"]
@@ -96,7 +96,7 @@ def test_units__a_changed_manifest_compiles_every_file_again(sample, monkeypatch
     assert sample.run("check").exit_code == 0
     compiled = []
     real = units.compile_file
-    monkeypatch.setattr(units, "compile_file", lambda deck, file: compiled.append(file.name) or real(deck, file))
+    monkeypatch.setattr(units, "compile_file", lambda deck, file, lint=False: compiled.append(file.name) or real(deck, file, lint))
     manifest = sample.root / "decks/sample.yaml"
     manifest.write_text(manifest.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
     assert sample.run("check").exit_code == 0
@@ -108,7 +108,7 @@ def test_units__a_file_with_errors_is_never_cached(sample, monkeypatch):
     assert sample.run("check").exit_code == 1
     compiled = []
     real = units.compile_file
-    monkeypatch.setattr(units, "compile_file", lambda deck, file: compiled.append(file.name) or real(deck, file))
+    monkeypatch.setattr(units, "compile_file", lambda deck, file, lint=False: compiled.append(file.name) or real(deck, file, lint))
     assert sample.run("check").exit_code == 1
     assert compiled == ["basics.yaml"]  # an image or file it names may appear: errors are never cached
 

@@ -64,7 +64,7 @@ def import_deck(source: Path, dest: Path, limits: Limits = Limits()) -> ImportRe
         for rel, data in plan.card_files.items():
             check_reads_back(staging.root / rel, data)
         try:
-            built = load(staging.root, cache=False)
+            built = load(staging.root, cache=False, lint=False)
         except InputError as exc:
             raise InputError(_would_not_build(exc.diagnostics, staging.root, dest, source)) from None
         _seed_locks(built, plan, staging, now)

@@ -31,8 +31,13 @@ from tierdeck.workers import gc_paused
 
 @gc_paused()
 @remembered_digests()
-def load(root: Path | None = None, manifests: list[Path] | None = None, cache: bool = True) -> Report:
+def load(
+    root: Path | None = None, manifests: list[Path] | None = None, cache: bool = True, lint: bool = True
+) -> Report:
     """Validate every named manifest (default: all under decks/) and expand its cards into notes.
+
+    With `lint` (check, preview, stats) the named decks are linted too and the warnings are in the report;
+    without it (build, diff, import) only errors and the warnings that are not lint are.
 
     With `cache`, each card file's unit comes from `.tierdeck-cache/` when its inputs are unchanged, and
     is stored there otherwise (`tierdeck.units`); without, nothing is read from or written to it.
@@ -65,14 +70,16 @@ def load(root: Path | None = None, manifests: list[Path] | None = None, cache: b
             )
             complete = False
             continue
-        units = compile_deck(deck, units_cache)
+        units = compile_deck(deck, units_cache, lint=lint and asked)
         notes = [note for unit in units for note in unit.notes]
         if asked:
             for unit in units:
-                problems += unit.problems + unit.warnings
+                problems += unit.problems + (unit.lint.warnings if unit.lint else [])
             problems += check_unique_ids(deck, (card for unit in units for card in unit.ids))
-            problems += duplicate_warnings(deck, (prompt for unit in units for prompt in unit.prompts))
-            problems += similar_definition_warnings(deck, (d for unit in units for d in unit.definitions))
+            if lint:
+                lints = [unit.lint for unit in units if unit.lint is not None]
+                problems += duplicate_warnings(deck, (prompt for found in lints for prompt in found.prompts))
+                problems += similar_definition_warnings(deck, (d for found in lints for d in found.definitions))
         read.append((deck, notes, asked))
     identities, found = identity.resolve(
         root, [DeckNotes(d.manifest, d.manifest_path, notes, d.files) for d, notes, _ in read], complete

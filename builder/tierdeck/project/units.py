@@ -1,8 +1,9 @@
 """One card file at a time: everything a deck gets from a file that depends on that file alone.
 
 A `FileUnit` holds the notes of a card file's cards (rendered, sanitised, with GUIDs and content
-hashes), the ids of its cards, the file's errors and its cards' own lint warnings. Only what spans files is left to
-the deck: unique card ids, repeated prompts, the lock file and the package.
+hashes), the ids of its cards and the file's errors; when lint is asked for, its `LintUnit` (`tierdeck.lint.file`)
+rides along, cached beside it. Only what spans files is left to the deck: unique card ids, repeated prompts, the
+lock file and the package.
 
 Units are what makes large decks fast:
 - **cached**: a unit is stored under a hash of the file's bytes and of its deck's manifest (and
@@ -15,15 +16,14 @@ Units are what makes large decks fast:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tierdeck import workers
 from tierdeck.cache import Cache, decode, encode, file_digest, storable
 from tierdeck.cache import key as cache_key
 from tierdeck.errors import Diagnostic
-from tierdeck.format import yamlio
-from tierdeck.lint.rules import Definition, Prompt, card_warnings, definitions, note_warnings, prompts
+from tierdeck.lint.file import LintUnit, lint_file
 from tierdeck.notes.expand import NoteSpec, expand
 from tierdeck.notes.loader import CardId, Deck, file_cards
 from tierdeck.notes.media import MediaResolver, same_bytes
@@ -42,9 +42,7 @@ class FileUnit:
     ids: list[CardId] = field(default_factory=list)  # every card valid on its own (for unique ids)
     notes: list[NoteSpec] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)  # errors
-    warnings: list[Diagnostic] = field(default_factory=list)  # lint warnings of single cards
-    prompts: list[Prompt] = field(default_factory=list)  # for the deck-wide check of repeated prompts
-    definitions: list[Definition] = field(default_factory=list)  # for the deck-wide check of look-alike terms
+    lint: LintUnit | None = None  # with lint asked for; cached as an entry of its own, never inside the unit
 
     @property
     def media(self) -> list:
@@ -52,8 +50,8 @@ class FileUnit:
         return [m for note in self.notes for m in note.media]
 
 
-def compile_file(deck: Deck, file: Path) -> FileUnit:
-    """Read, validate, expand and lint one card file of `deck`."""
+def compile_file(deck: Deck, file: Path, lint: bool = False) -> FileUnit:
+    """Read, validate and expand one card file of `deck`; with `lint`, lint it too."""
     unit = FileUnit()
     checked, cards, unit.problems = file_cards(deck, file)
     unit.ids = [(ref.card.id, file, ref.index) for ref in checked]
@@ -62,15 +60,15 @@ def compile_file(deck: Deck, file: Path) -> FileUnit:
         notes, found = expand(deck.manifest.id, ref, deck.notetypes, resolver)
         unit.notes += notes
         unit.problems += found
-        unit.warnings += card_warnings(ref, deck.notetypes)
-        unit.prompts += prompts(ref)
-        unit.definitions += definitions(ref)
-    for note in unit.notes:
-        unit.warnings += note_warnings(note)
-    if unit.warnings:  # located now, once per compile (in a worker), not at every run that reads the unit
-        locator = yamlio.Locator()
-        unit.warnings = [locator.resolve(w) for w in unit.warnings]
+    if lint:
+        unit.lint = lint_file(deck, cards, unit.notes)
     return unit
+
+
+def _lint_compiled(deck: Deck, file: Path, unit: FileUnit) -> LintUnit:
+    """Lint a file whose unit came from the cache: its cards are read again (for their text as written)."""
+    _, cards, _ = file_cards(deck, file)
+    return lint_file(deck, cards, unit.notes)
 
 
 def card_roots(deck: Deck) -> list[Path]:
@@ -82,16 +80,26 @@ def card_roots(deck: Deck) -> list[Path]:
     return roots
 
 
-def compile_deck(deck: Deck, cache: Cache | None = None) -> list[FileUnit]:
-    """The unit of each of the deck's card files, in file order: from the cache where it holds them."""
+def compile_deck(deck: Deck, cache: Cache | None = None, lint: bool = False) -> list[FileUnit]:
+    """The unit of each of the deck's card files, in file order: from the cache where it holds them.
+
+    With `lint`, each unit carries its LintUnit, from the cache too where it holds it.
+    """
     keys = {file: _key(deck, file, cache) for file in deck.files}
     units: dict[Path, FileUnit] = {}
     for file, key in keys.items():
         unit = cache.get("units", key, deck.notetypes) if cache is not None and key else None
         if unit is not None and all(same_bytes(m) for m in unit.media):
             units[file] = unit
+            if lint:
+                unit.lint = cache.get("lint", key) if cache is not None and key else None
+                if unit.lint is None:
+                    unit.lint = _lint_compiled(deck, file, unit)
+                    if cache is not None and key:
+                        cache.put("lint", key, unit.lint)
     missing = [file for file in deck.files if file not in units]
-    units.update(zip(missing, _compile_all(_Task(deck, cache), [(f, keys[f]) for f in missing]), strict=True))
+    task = _Task(deck, cache, lint)
+    units.update(zip(missing, _compile_all(task, [(f, keys[f]) for f in missing]), strict=True))
     if missing and cache is not None:
         cache.prune()  # what this run replaced is garbage once nobody has used it for a while
     return [units[file] for file in deck.files]
@@ -109,25 +117,35 @@ def _key(deck: Deck, file: Path, cache: Cache | None) -> str | None:
 
 
 class _Task:
-    """Compiles one file of a deck and stores its unit in the cache (unless it has errors)."""
+    """Compiles one file of a deck and stores its unit (and lint) in the cache (unless it has errors)."""
 
-    def __init__(self, deck: Deck, cache: Cache | None):
-        self.deck, self.cache = deck, cache
+    def __init__(self, deck: Deck, cache: Cache | None, lint: bool):
+        self.deck, self.cache, self.lint = deck, cache, lint
 
     def __call__(self, file: Path, key: str | None) -> FileUnit:
-        unit = compile_file(self.deck, file)
-        if self.cache is not None and key and not unit.problems:
-            self.cache.put("units", key, unit, self.deck.notetypes)
+        unit = compile_file(self.deck, file, self.lint)
+        self._store(unit, key)
         return unit
 
+    def _store(self, unit: FileUnit, key: str | None, encoded: bytes | None = None) -> None:
+        if self.cache is None or not key or unit.problems:
+            return
+        if encoded is None:
+            self.cache.put("units", key, replace(unit, lint=None), self.deck.notetypes)
+        else:
+            self.cache.put_bytes("units", key, encoded)
+        if unit.lint is not None:
+            self.cache.put("lint", key, unit.lint)
+
     def encoded(self, job: tuple[Path, str | None]) -> bytes:
-        """In a worker process: the unit, encoded once for both the cache and the way back."""
+        """In a worker process: the unit and its lint, encoded once for both the cache and the way back."""
         file, key = job
-        unit = compile_file(self.deck, file)
+        unit = compile_file(self.deck, file, self.lint)
+        lint, unit.lint = unit.lint, None
         data = encode(unit, self.deck.notetypes)
-        if self.cache is not None and key and not unit.problems:
-            self.cache.put_bytes("units", key, data)
-        return data
+        unit.lint = lint
+        self._store(unit, key, data)
+        return data + b"\n" + encode(lint)  # JSON never holds a raw line break: the two split cleanly
 
 
 def _compile_all(task: _Task, jobs: list[tuple[Path, str | None]]) -> list[FileUnit]:
@@ -135,7 +153,13 @@ def _compile_all(task: _Task, jobs: list[tuple[Path, str | None]]) -> list[FileU
     count = _workers([file for file, _ in jobs])
     if count < 2:
         return [task(file, key) for file, key in jobs]
-    return [decode(data, task.deck.notetypes) for data in workers.map_encoded(task.encoded, jobs, count)]
+    units = []
+    for data in workers.map_encoded(task.encoded, jobs, count):
+        unit_data, lint_data = data.split(b"\n")
+        unit = decode(unit_data, task.deck.notetypes)
+        unit.lint = decode(lint_data)
+        units.append(unit)
+    return units
 
 
 def _workers(files: list[Path]) -> int:

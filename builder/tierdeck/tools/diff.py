@@ -98,7 +98,7 @@ def _read_project(root: Path, cache: bool = True) -> list[DeckSide]:
     from tierdeck.project.load import load  # the core reads projects; imported here to keep this module light
 
     sides = []
-    for result in load(root, cache=cache).decks:
+    for result in load(root, cache=cache, lint=False).decks:
         manifest = result.deck.manifest
         tiers = {t.id: t.title for t in manifest.tiers}
         side = DeckSide(manifest.id, manifest.name, manifest.version, tiers, namespace=result.identity.namespace)

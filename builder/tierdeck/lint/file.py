@@ -1,0 +1,43 @@
+"""A card file's lint: its cards' own warnings and what the deck-wide checks need of it, cached per file.
+
+Lint is its own pass over compiled units. `check` and the preview run it; `build`, `diff` and `import` do not
+pay for it. A file's `LintUnit` is cached under its unit's key (`tierdeck.project.units`), so after an edit
+only the edited file is linted again, and a check after a build lints what the build compiled without
+compiling it again (it reads the cards once more, for their text as written).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tierdeck.cache import storable
+from tierdeck.errors import Diagnostic
+from tierdeck.format import yamlio
+from tierdeck.lint.rules import Definition, Prompt, card_warnings, definitions, note_warnings, prompts
+from tierdeck.notes.expand import NoteSpec
+from tierdeck.notes.loader import CardRef, Deck
+
+
+@storable
+@dataclass
+class LintUnit:
+    """What lint finds in one card file."""
+
+    warnings: list[Diagnostic] = field(default_factory=list)  # lint warnings of single cards, located
+    prompts: list[Prompt] = field(default_factory=list)  # for the deck-wide check of repeated prompts
+    definitions: list[Definition] = field(default_factory=list)  # for the deck-wide check of look-alike terms
+
+
+def lint_file(deck: Deck, cards: list[CardRef], notes: list[NoteSpec]) -> LintUnit:
+    """Lint one card file's valid cards and the notes they made."""
+    unit = LintUnit()
+    for ref in cards:
+        unit.warnings += card_warnings(ref, deck.notetypes)
+        unit.prompts += prompts(ref)
+        unit.definitions += definitions(ref)
+    for note in notes:
+        unit.warnings += note_warnings(note)
+    if unit.warnings:  # located now, once per lint of the file, not at every run that reads the unit
+        locator = yamlio.Locator()
+        unit.warnings = [locator.resolve(w) for w in unit.warnings]
+    return unit
