@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's; never `playwright install`
@@ -38,17 +39,17 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT_HEIGHT = 800
-PHONE_MAX_WIDTH = 600  # a width below this is a phone for the font-size targets
-
-# Issue 13's targets.
+# Issue 13's targets, from the file lint and the preview page read too (tierdeck/data/readability.json).
+_READABILITY = json.loads((resources.files("tierdeck") / "data" / "readability.json").read_text("utf-8"))
+PHONE_MAX_WIDTH = _READABILITY["phone_max_width_px"]  # a width below this is a phone for the font-size targets
 TARGETS = {
     "overflow_px": 0,  # no horizontal overflow (document wider than the viewport)
-    "move_px": 2,  # no element present on both sides moves more than this when the card flips
-    "body_font_desktop_px": 22,
-    "body_font_phone_px": 20,
-    "min_font_phone_px": 15,
-    "text_contrast": 4.5,
-    "highlight_contrast": 3.0,
+    "move_px": _READABILITY["max_move_on_flip_px"],  # no element on both sides moves more than this on a flip
+    "body_font_desktop_px": _READABILITY["body_font_desktop_px"],
+    "body_font_phone_px": _READABILITY["body_font_phone_px"],
+    "min_font_phone_px": _READABILITY["min_font_px"],
+    "text_contrast": _READABILITY["min_text_contrast"],
+    "highlight_contrast": _READABILITY["min_highlight_contrast"],
 }
 
 # The element each note type asks its question with (the text that must be the most prominent), by

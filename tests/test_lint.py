@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 FORTY_ONE = " ".join(["word"] * 40) + " end?"
 
 CARDS = f"""
@@ -263,3 +265,16 @@ def test_lint__look_alike_terms_told_apart_in_extras_are_fine(mini):
         .replace("releasing minerals.", "releasing minerals.\n    extra: The cell's work."),
     )
     assert "defined almost as term" not in mini.run("check").stderr
+
+
+def test_lint__the_readability_targets_are_the_note_types_own_backgrounds():
+    """data/readability.json's backgrounds are the ones tierdeck.css paints, light and night."""
+    import json
+
+    import tierdeck
+
+    data = Path(tierdeck.__file__).parent / "data"
+    targets = json.loads((data / "readability.json").read_text(encoding="utf-8"))
+    css = (data / "notetypes" / "tierdeck.css").read_text(encoding="utf-8").lower()
+    for colour in targets["backgrounds"].values():
+        assert f"--td-bg: {colour};" in css, colour

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from tierdeck.errors import Diagnostic, YamlPath
@@ -301,9 +303,14 @@ def similar_definition_warnings(deck: Deck, found: Iterable[Definition]) -> list
 
 # --- what would not read well on a phone -------------------------------------------------------------------------
 
-MAX_CODE_LINE = 32  # characters of monospace text that fit a 390 px phone at tierdeck's font size
-# The backgrounds of tierdeck's note types, light and night (tierdeck.css).
-_BACKGROUNDS = {"light": (0xFB, 0xFB, 0xFD), "night": (0x1B, 0x1F, 0x27)}
+# The targets (data/readability.json, shared with the preview page and the layout tests).
+READABILITY = json.loads((resources.files("tierdeck") / "data" / "readability.json").read_text("utf-8"))
+MAX_CODE_LINE = READABILITY["max_code_line_chars"]  # monospace characters that fit a phone at tierdeck's size
+MIN_CONTRAST = READABILITY["min_text_contrast"]
+# The backgrounds of tierdeck's note types, light and night (tierdeck.css; tests/test_lint.py holds them equal).
+_BACKGROUNDS = {
+    mode: tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5)) for mode, colour in READABILITY["backgrounds"].items()
+}
 _NAMED = {
     "black": (0, 0, 0), "white": (255, 255, 255), "red": (255, 0, 0), "green": (0, 128, 0), "blue": (0, 0, 255),
     "yellow": (255, 255, 0), "orange": (255, 165, 0), "purple": (128, 0, 128), "gray": (128, 128, 128),
@@ -337,10 +344,10 @@ def note_warnings(note) -> list[Diagnostic]:
                     continue
                 for mode, background in _BACKGROUNDS.items():
                     ratio = _contrast(rgb, background)
-                    if ratio < 4.5:
+                    if ratio < MIN_CONTRAST:
                         found[
                             f"{name}: the colour {colour} reads at {ratio:.1f}:1 on the {mode} background, under the "
-                            "4.5:1 a student needs (no colour has it on both the light and the night background); use "
+                            f"{MIN_CONTRAST}:1 a student needs (no colour has it on both the light and the night background); use "
                             'a colour class that changes with the mode instead, e.g. <span class="td-red">, or '
                             "td-orange, td-green, td-blue, td-purple"
                         ] = None

@@ -153,6 +153,9 @@ def _copy_assets(out_dir: Path) -> None:
     (out_dir / "assets").mkdir(exist_ok=True)
     for name in ASSETS:
         _write_if_changed(out_dir / "assets" / name, (folder / name).read_text("utf-8"))
+    # the flags' thresholds: the same file lint and the layout tests read
+    targets = (resources.files("tierdeck") / "data" / "readability.json").read_text("utf-8")
+    _write_if_changed(out_dir / "assets" / "readability.js", f"window.tierdeckReadability = {targets.strip()};\n")
 
 
 def _copy_media(report: Report, out_dir: Path) -> None:

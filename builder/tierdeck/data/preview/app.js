@@ -17,8 +17,9 @@
   const BLOCK = 20;
   const SMALL = 100; // a list this short is rendered whole
   const MARGIN = "1500px 0px";
-  const MIN_FONT_PX = 15;
-  const MIN_CONTRAST = 4.5;
+  // the targets of data/readability.json (assets/readability.js), which lint and the layout tests read too
+  const MIN_FONT_PX = window.tierdeckReadability.min_font_px;
+  const MIN_CONTRAST = window.tierdeckReadability.min_text_contrast;
   const FLAGS_KEY = "tierdeck-flags-1:";
   const HEADING_PX = [0, 60, 56, 44];
   // What Anki's reviewer gives a card side (its body is the .card): the desktop's 20 px margin, AnkiDroid's .5em.
