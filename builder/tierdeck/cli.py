@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from tierdeck import __version__
-from tierdeck.errors import Diagnostic, InputError, OutputError, UsageError
+from tierdeck.errors import Diagnostic, InputError, OutputError, UsageError, relative
 
 
 class _Later:
@@ -217,7 +217,7 @@ def _check_once(root: Path, named: list[Path] | None, strict: bool) -> None:
     summaries = report.summaries
     for summary in summaries:
         _say(_tier_summary(summary))
-        _say(f"  {_display(summary.manifest_path, root)}: {_plural(summary.card_files, 'card file')}", 1)
+        _say(f"  {relative(summary.manifest_path, root)}: {_plural(summary.card_files, 'card file')}", 1)
     _say(f"ok: {_plural(len(summaries), 'deck')} checked, {_plural(len(report.warnings), 'warning')}")
     _say(f"checked in {time.perf_counter() - started:.2f}s", 1)
 
@@ -261,7 +261,7 @@ def build(
         report = core.build(root, named, out_dir=out_dir, tiers=tiers, locked=locked, progress=progress)
     _print_diagnostics(report.warnings, report.root)
     for summary in report.summaries:
-        outputs = ", ".join(_display(o.path, Path.cwd()) for o in summary.outputs)
+        outputs = ", ".join(relative(o.path, Path.cwd()) for o in summary.outputs)
         _say(f"{_tier_summary(summary)} -> {outputs}{_changes(summary)}")
         if summary.renamed_from:
             click.echo(
@@ -370,7 +370,7 @@ def preview(
     report = project.load(root, named)
     _print_diagnostics(report.warnings, report.root)
     site = write_site(report, (out_dir or report.root / "preview").resolve())
-    _say(f"preview of {_plural(site.cards, 'card')} -> {_display(site.index, Path.cwd())}")
+    _say(f"preview of {_plural(site.cards, 'card')} -> {relative(site.index, Path.cwd())}")
     if open_browser:
         webbrowser.open(site.index.as_uri())
 
@@ -455,7 +455,7 @@ def schema(ctx: click.Context, out_dir: Path | None) -> None:
         except UsageError:
             out_dir = Path("schemas")
     for path in write_schemas(out_dir):
-        _say(f"wrote {_display(path.resolve(), Path.cwd())}")
+        _say(f"wrote {relative(path.resolve(), Path.cwd())}")
 
 
 @cli.command()
@@ -482,9 +482,9 @@ def init(ctx: click.Context, directory: Path, deck_id: str | None, name: str | N
     ctx.meta["tierdeck.root"] = Path.cwd().resolve()  # paths shown as the author typed them
     created, warnings = init_project(root, deck_id, name)
     for path in created:
-        _say(f"created {_display(path, Path.cwd())}")
+        _say(f"created {relative(path, Path.cwd())}")
     _print_diagnostics(warnings, Path.cwd().resolve())
-    where = "" if root == Path.cwd().resolve() else f"cd {_display(root, Path.cwd())} && "
+    where = "" if root == Path.cwd().resolve() else f"cd {relative(root, Path.cwd())} && "
     _say(f"next: {where}tierdeck check && tierdeck preview --open (see README.md)")
 
 
@@ -516,7 +516,7 @@ def new(ctx: click.Context, deck_id: str, name: str | None) -> None:
     ctx.meta["tierdeck.root"] = root
     created, warnings = new_deck(root, deck_id, name)
     for path in created:
-        _say(f"created {_display(path, Path.cwd())}")
+        _say(f"created {relative(path, Path.cwd())}")
     _print_diagnostics(warnings, root)
     _say("next: replace the example cards, then run 'tierdeck check' and 'tierdeck preview'")
 
@@ -564,21 +564,12 @@ def import_(ctx: click.Context, file: Path, out_dir: Path | None) -> None:
             f"{deck.counts[word]} {word}" for word in ("new", "updated", "unchanged", "kept") if deck.counts[word]
         )
         verb = "created" if deck.created else "extended"
-        _say(f"{deck.id}: {verb} {_display(report.root / deck.manifest, Path.cwd())} ({counts or 'no notes'})")
+        _say(f"{deck.id}: {verb} {relative(report.root / deck.manifest, Path.cwd())} ({counts or 'no notes'})")
     _say(
-        f"imported {_display(file.resolve(), Path.cwd())}: {_plural(len(report.notetypes), 'note type file')} and "
+        f"imported {relative(file.resolve(), Path.cwd())}: {_plural(len(report.notetypes), 'note type file')} and "
         f"{_plural(report.media, 'media file')} written, {_plural(len(report.warnings), 'warning')}"
     )
     _say("next: 'tierdeck check --strict', then 'tierdeck build' (see docs/migrating.md)")
-
-
-def _display(path: Path | None, base: Path) -> str:
-    if path is None:
-        return "-"
-    try:
-        return str(path.relative_to(base.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def main() -> None:

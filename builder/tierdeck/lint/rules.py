@@ -20,7 +20,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from tierdeck.errors import Diagnostic, YamlPath
+from tierdeck.errors import Diagnostic, YamlPath, relative
 from tierdeck.format import yamlio
 from tierdeck.format.schema import format_path
 from tierdeck.notes.kinds import KINDS
@@ -116,7 +116,7 @@ def duplicate_warnings(deck: Deck, found_prompts: Iterable[Prompt]) -> list[Diag
         line = locator.line(other_file, (*other_card_path, *other_where))
         path = (*card_path, *where)
         message = (
-            f"same {kind} as card '{other_id}' at {_shown(other_file, deck.root)}:{line}; merge the two cards or "
+            f"same {kind} as card '{other_id}' at {relative(other_file, deck.root)}:{line}; merge the two cards or "
             "reword one"
         )
         found.append(Diagnostic(file, f"{format_path(path)}: {message}", path=path, level="warning"))
@@ -291,7 +291,7 @@ def similar_definition_warnings(deck: Deck, found: Iterable[Definition]) -> list
             warnings.append(
                 Diagnostic(
                     file,
-                    f"{format_path(where)}: defined almost as term '{other_id}' at {_shown(other_file, deck.root)}:"
+                    f"{format_path(where)}: defined almost as term '{other_id}' at {relative(other_file, deck.root)}:"
                     f"{line} ({count} of {union} words shared), so students will confuse the two; say what tells "
                     "them apart, in the definitions or in an extra on both cards",
                     path=where,
@@ -436,13 +436,6 @@ def _letters(text: str) -> int:
 
 def _normalised(text: str) -> str:
     return " ".join(_plain(text).casefold().split())
-
-
-def _shown(file: Path, root: Path) -> str:
-    try:
-        return str(file.relative_to(root))
-    except ValueError:
-        return str(file)
 
 
 def _warn(ref: CardRef, where: YamlPath, message: str, at_key: bool = False) -> Diagnostic:

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from tierdeck.cache import storable
+from tierdeck.errors import relative
 from tierdeck.format.schema import slugify
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
@@ -88,29 +89,20 @@ class MediaResolver:
             html = _SOUND.sub(replacer("sound", SOUND_SUFFIXES), html)
         return html, found, problems
 
-    def _shown(self, path: Path) -> str:
-        """`path` relative to the project, as an author names it."""
-        if self.project is not None:
-            try:
-                return path.relative_to(self.project).as_posix()
-            except ValueError:
-                pass
-        return str(path)
-
     def _resolve(
         self, kind: str, src: str, card_file: Path, suffixes: tuple[str, ...]
     ) -> tuple[MediaFile | None, str | None]:
-        relative = unquote(src) if kind == "image" else src
-        if not relative.strip():
+        given = unquote(src) if kind == "image" else src
+        if not given.strip():
             return None, f"{kind} '[sound:]' names no file; write [sound:path/to/file.mp3]"
-        if relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relative):
+        if given.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", given):
             return None, f"{kind} '{src}' is an absolute path; give a path relative to the card file"
-        candidate = card_file.parent / relative
+        candidate = card_file.parent / given
         target = candidate.resolve()
-        if "\\" in relative and not target.is_file():
+        if "\\" in given and not target.is_file():
             return None, (
                 f"{kind} '{src}' uses '\\', which is not a folder separator here; use / in paths, e.g. "
-                f"'{relative.replace(chr(92), '/')}' (it works on Windows too)"
+                f"'{given.replace(chr(92), '/')}' (it works on Windows too)"
             )
         if not any(target.is_relative_to(root) for root in self.roots):
             return None, (
@@ -118,7 +110,7 @@ class MediaResolver:
                 f"(e.g. in an {'images' if kind == 'image' else 'audio'}/ folder beside the card file)"
             )
         if not target.is_file():
-            return None, f"{kind} '{src}' not found (looked for {self._shown(candidate)}); check the file name and path"
+            return None, f"{kind} '{src}' not found (looked for {relative(candidate, self.project)}); check the file name and path"
         if target.suffix.lower() not in suffixes:
             return None, f"{kind} '{src}' is not a supported {kind} file; use one of {', '.join(suffixes)}"
         media = self._seen.get(target)

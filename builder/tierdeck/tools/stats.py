@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tierdeck.errors import relative
 from tierdeck.format.schema import EVIDENCE_LEVELS, format_path
 from tierdeck.notes.expand import AUTO_TAG_PREFIXES
 from tierdeck.notes.kinds import KINDS
@@ -59,7 +59,7 @@ def collect(report: Report) -> dict:
         )
     warnings = [
         {
-            "file": _relative(d.file, report.root),
+            "file": relative(d.file, report.root),
             "line": d.line,
             "path": format_path(d.path),
             "message": d.message,
@@ -118,10 +118,3 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _relative(file: Path, root: Path) -> str:
-    try:
-        return str(file.relative_to(root))
-    except ValueError:
-        return str(file)
