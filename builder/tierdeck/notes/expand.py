@@ -21,7 +21,6 @@ from tierdeck.notes.loader import CardRef
 from tierdeck.notes.media import MediaFile, MediaResolver
 from tierdeck.notes.notetypes import NoteTypes
 from tierdeck.notes.render import render
-from tierdeck.portable.ids import guid_for
 from tierdeck.portable.notetype import NoteType
 from tierdeck.portable.templates import card_ordinals
 
@@ -59,7 +58,7 @@ class NoteSpec:
     file: Path  # the card file
     path: YamlPath  # where in the file: the card, or for a table cell the cell's row
     media: tuple[MediaFile, ...]
-    guid: str  # derived from (deck id, key), or pinned; `tierdeck.identity` may replace a derived one
+    guid: str  # pinned (`guid:`), else '' until `tierdeck.project.identity` gives the lock's or a derived one
     pinned: bool  # the card names its GUID (`guid:`)
     evidence: str | None  # the evidence level, if the card has one
     content_hash: str = ""
@@ -191,7 +190,7 @@ def expand(
                 file=ref.file,
                 path=(*ref.path, *part.where),
                 media=tuple(dict.fromkeys(f.media)),
-                guid=card.guid or guid_for(deck_id, part.key),
+                guid=card.guid or "",  # pinned, or given by identity (the lock's, else derived)
                 pinned=card.guid is not None,
                 evidence=level,
             )

@@ -210,8 +210,7 @@ def _assign(
                 origin, note.guid = moved[0]
                 identity.moved_in.append((note, origin))
                 continue
-            if identity.namespace != note.deck_id:
-                note.guid = guid_for(identity.namespace, note.key)
+            note.guid = guid_for(identity.namespace, note.key)  # a new note: derived here, once
     problems += _duplicates(root, decks)
     return problems
 
