@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -142,7 +143,7 @@ def _plain(value: Any, refs: dict[int, str]) -> Any:
     raise Unstorable(f"the cache does not hold {kind.__qualname__}")
 
 
-def encode(value: Any, refs: dict[str, Any] | None = None) -> bytes:
+def encode(value: Any, refs: Mapping[str, Any] | None = None) -> bytes:
     """`value` as JSON bytes; objects in `refs` (name -> object) are stored by name only.
 
     Raises Unstorable for a value of any other type than plain data, tuples, paths, dicts, sets, bytes and
@@ -152,7 +153,7 @@ def encode(value: Any, refs: dict[str, Any] | None = None) -> bytes:
     return json.dumps(_plain(value, by_id), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def decode(data: bytes, refs: dict[str, Any] | None = None) -> Any:
+def decode(data: bytes, refs: Mapping[str, Any] | None = None) -> Any:
     """The value `encode` stored. Raises ValueError (or KeyError, TypeError) for anything else."""
     refs = refs or {}
 
@@ -259,7 +260,7 @@ class Cache:
             return None  # planted, copied from elsewhere, or damaged: recomputed
         return payload
 
-    def get(self, kind: str, name: str, refs: dict[str, Any] | None = None) -> Any | None:
+    def get(self, kind: str, name: str, refs: Mapping[str, Any] | None = None) -> Any | None:
         """The value stored under `name`, or None."""
         payload = self.get_bytes(kind, name)
         if payload is None:
@@ -286,7 +287,7 @@ class Cache:
                     pass  # gone already, or not ours to delete
         return removed
 
-    def put(self, kind: str, name: str, value: Any, refs: dict[str, Any] | None = None) -> None:
+    def put(self, kind: str, name: str, value: Any, refs: Mapping[str, Any] | None = None) -> None:
         """Store `value` under `name` (silently skipped when it cannot be stored or the folder written)."""
         if not self.enabled:
             return

@@ -13,11 +13,15 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tierdeck import __version__
 from tierdeck.errors import Diagnostic, InputError, OutputError, UsageError, relative
+
+if TYPE_CHECKING:
+    from tierdeck.project.report import DeckSummary
 
 
 class _Later:
@@ -162,7 +166,7 @@ def _root(ctx: click.Context, manifests: tuple[Path, ...]) -> tuple[Path, list[P
     return root, list(manifests) or None
 
 
-def _tier_summary(summary: core.DeckSummary) -> str:
+def _tier_summary(summary: DeckSummary) -> str:
     tiers = ", ".join(f"{tier} {count}" for tier, count in summary.cards_per_tier.items())
     return f"{summary.id}: {_plural(summary.card_count, 'card')} ({tiers})"
 
@@ -286,7 +290,7 @@ def build(
     _say(f"built in {time.perf_counter() - started:.2f}s", 1)
 
 
-def _changes(summary: core.DeckSummary) -> str:
+def _changes(summary: DeckSummary) -> str:
     parts = [f"{count} {word}" for word, count in summary.changes if count]
     return f" ({', '.join(parts)} since the lock file)" if parts else ""
 

@@ -15,7 +15,7 @@ from typing import Any
 try:
     import yaml_rs
 except ImportError:  # pragma: no cover - yaml-rs has wheels for the usual platforms; PyYAML serves otherwise
-    yaml_rs = None
+    yaml_rs = None  # type: ignore[assignment]
 
 # Characters PyYAML refuses, or reads as line breaks where yaml-rs does not (NEL, U+2028, U+2029).
 _FOREIGN = re.compile("[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

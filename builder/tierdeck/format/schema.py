@@ -180,7 +180,7 @@ class NoteCard(_Card):
 Card = Annotated[
     TermCard | MechanismCard | TableCard | BasicCard | ClozeCard | NoteCard, Field(discriminator="type")
 ]
-CARD_TYPES = {
+CARD_TYPES: dict[str, type[BaseModel]] = {
     "basic": BasicCard,
     "cloze": ClozeCard,
     "mechanism": MechanismCard,
@@ -321,7 +321,7 @@ def _as_model(annotation: Any, value: Any) -> type[BaseModel] | None:
     options = [a for a in get_args(annotation) if a is not type(None)]
     models = [m for m in (_as_model(a, value) for a in options) if m is not None]
     if len(models) > 1:  # the card union: the card's `type` decides
-        return CARD_TYPES.get(value.get("type")) if isinstance(value, dict) else None  # type: ignore[arg-type]
+        return CARD_TYPES.get(str(value.get("type"))) if isinstance(value, dict) else None
     return models[0] if models else None
 
 
@@ -330,8 +330,8 @@ def _item_annotation(annotation: Any) -> Any:
     while get_origin(annotation) is Annotated or (get_origin(annotation) in (Union, UnionType)):
         args = [a for a in get_args(annotation) if a is not type(None)]
         annotation = args[0]
-    args = get_args(annotation)
-    return args[-1] if args else None
+    found = get_args(annotation)
+    return found[-1] if found else None
 
 
 def _model_at(root: type[BaseModel], data: Any, path: YamlPath) -> type[BaseModel] | None:
@@ -410,7 +410,7 @@ def _is_own_ancestor(data: Any, path: YamlPath, value: Any) -> bool:
     return node is value
 
 
-def _describe(root: type[BaseModel], data: Any, error: dict) -> tuple[YamlPath, str, bool]:
+def _describe(root: type[BaseModel], data: Any, error: Any) -> tuple[YamlPath, str, bool]:
     """(path, message, points at key) for one pydantic error."""
     kind = error["type"]
     path = _clean_path(data, error["loc"])

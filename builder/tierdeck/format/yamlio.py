@@ -29,7 +29,7 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 try:  # the C loader is ~8x faster; fall back to pure Python where libyaml is missing
     _BaseLoader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _BaseLoader = yaml.SafeLoader  # type: ignore[misc]
+    _BaseLoader = yaml.SafeLoader
 
 
 class DuplicateKeyError(Exception):
@@ -184,6 +184,7 @@ def _char_at(text: str, mark: Any) -> str:
 
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[str, int | None]:
     """A YAML library error as `(what is wrong; how to fix it, line)`, in an author's words."""
+    line: int | None
     if isinstance(exc, yaml.reader.ReaderError):
         # libyaml counts the position in bytes of UTF-8, the pure-Python reader in characters
         if _BaseLoader is yaml.SafeLoader:

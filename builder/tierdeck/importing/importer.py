@@ -61,8 +61,8 @@ def import_deck(source: Path, dest: Path, limits: Limits = Limits()) -> ImportRe
             data = content.encode("utf-8") if isinstance(content, str) else content
             if not (dest / rel).is_file() or (dest / rel).read_bytes() != data:  # an unchanged file stays untouched
                 staging.write(rel, data)
-        for rel, data in plan.card_files.items():
-            check_reads_back(staging.root / rel, data)
+        for rel, card_file in plan.card_files.items():
+            check_reads_back(staging.root / rel, card_file)
         try:
             built = load(staging.root, cache=False, lint=False)
         except InputError as exc:
@@ -76,7 +76,7 @@ def import_deck(source: Path, dest: Path, limits: Limits = Limits()) -> ImportRe
         source,
         dest,
         deck.format,
-        [d for d in plan.decks.values() if d.created or sum(d.counts.values())],
+        [d for d in plan.decks.values() if d.created or d.counts.total()],
         [key for key in plan.notetypes_written if f"{NOTETYPES_DIR}/{key}.yaml" in staging.written],
         len(plan.media_written & staging.written),
         warnings,

@@ -163,7 +163,7 @@ class Planner:
             for note in result.notes:
                 self._ids[deck_id].add(note.card_id)
                 rel = self._rel(note.file)
-                self._existing[note.guid] = _Existing(deck_id, rel, note.path[1], note.card_id, note.pinned)
+                self._existing[note.guid] = _Existing(deck_id, rel, int(note.path[1]), note.card_id, note.pinned)
             for file in result.deck.files:
                 rel = self._rel(file)
                 data, _ = yamlio.load(file)
@@ -526,6 +526,7 @@ class Planner:
             if "::" not in note.deck:
                 deck.counts["top"] += 1
         else:
+            assert existing is not None  # `old` is the card `existing` names
             index = existing.index
             merged = {**card, **{k: v for k, v in old.items() if k not in IMPORTED_KEYS}}
             recorded = self._lock_mtimes.get(deck.id, {}).get(card_id)

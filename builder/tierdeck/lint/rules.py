@@ -308,8 +308,9 @@ READABILITY = json.loads((resources.files("tierdeck") / "data" / "readability.js
 MAX_CODE_LINE = READABILITY["max_code_line_chars"]  # monospace characters that fit a phone at tierdeck's size
 MIN_CONTRAST = READABILITY["min_text_contrast"]
 # The backgrounds of tierdeck's note types, light and night (tierdeck.css; tests/test_lint.py holds them equal).
-_BACKGROUNDS = {
-    mode: tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5)) for mode, colour in READABILITY["backgrounds"].items()
+_BACKGROUNDS: dict[str, tuple[int, int, int]] = {
+    mode: (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16))
+    for mode, colour in READABILITY["backgrounds"].items()
 }
 _NAMED = {
     "black": (0, 0, 0), "white": (255, 255, 255), "red": (255, 0, 0), "green": (0, 128, 0), "blue": (0, 0, 255),
@@ -374,8 +375,8 @@ def _contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
 
     def luminance(rgb: tuple[int, int, int]) -> float:
         def channel(v: int) -> float:
-            v /= 255
-            return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+            c = v / 255
+            return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
         r, g, b = (channel(v) for v in rgb)
         return 0.2126 * r + 0.7152 * g + 0.0722 * b

@@ -154,6 +154,7 @@ def expand(
         fields = dict(part.fields)
         if hint and kind.prompt_field:
             fields[kind.prompt_field] = fields.get(kind.prompt_field, "") + _hint_html(hint)
+        evidence: Evidence | None
         if part.evidence is not None:
             evidence, at = part.evidence, (*ref.path, *part.evidence_at)
         elif card.evidence is not None:

@@ -82,8 +82,9 @@ def _card_file(path: Path) -> tuple[CardFile | None, list[Diagnostic]]:
     data, problems = yamlio.load(path)
     if problems:
         return None, problems
-    cards = data.get("cards") if isinstance(data, dict) else None
-    header = {**data, "cards": []} if isinstance(data, dict) and isinstance(cards, list) else data
+    found = data.get("cards") if isinstance(data, dict) else None
+    cards: list = found if isinstance(found, list) else []
+    header = {**data, "cards": []} if isinstance(data, dict) and isinstance(found, list) else data
     parsed, problems = _validate(path, CardFile, header, "card file with a 'cards:' list")
     if parsed is None:
         return None, problems

@@ -75,8 +75,8 @@ class MediaResolver:
                 if kind == "image" and (_SCHEME.match(src) or src.startswith("//")):
                     return match.group(0)  # http(s) images and inline data: images stay as they are
                 media, problem = self._resolve(kind, src, card_file, suffixes)
-                if problem:
-                    problems.append(problem)
+                if problem or media is None:
+                    problems.append(problem or f"{kind} '{src}' could not be read")
                     return match.group(0)
                 found.append(media)
                 return f"{match.group(1)}{media.name}{match.group(3)}"

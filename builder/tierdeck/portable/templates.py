@@ -53,7 +53,7 @@ class TemplateError(ValueError):
 @lru_cache(maxsize=1024)
 def parse(template: str) -> tuple[Node, ...]:
     """The template as a tree of text, replacements and conditionals."""
-    stack: list[tuple[str | None, bool, list[Node]]] = [(None, False, [])]
+    stack: list[tuple[str, bool, list[Node]]] = [("", False, [])]
     position = 0
     for match in _TAG.finditer(template):
         if match.start() > position:

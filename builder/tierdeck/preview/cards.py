@@ -149,7 +149,7 @@ def preview_cards(result: DeckResult, notes: list[NoteSpec], root: Path) -> list
                     source=note.field("Source"),
                     location=location,
                     evidence=note.evidence,
-                    card_index=note.path[1],
+                    card_index=int(note.path[1]),
                     text=text,
                 )
             )
@@ -184,21 +184,25 @@ def block_lines(file: Path, paths: list[YamlPath]) -> dict[YamlPath, int] | None
     found: dict[YamlPath, int] = {}
     ends = [*cards[1:], len(lines)]
     for path in paths:
-        i = path[1]
+        i = int(path[1])
         if len(path) == 2:
             found[path] = cards[i] + 1
             continue
         if len(path) != 4 or path[2] != "rows":
             return None
-        keys_at = _ITEM.match(lines[cards[i]]).end() - 1  # the column of the card's keys
+        item = _ITEM.match(lines[cards[i]])
+        if item is None:
+            return None
+        keys_at = item.end() - 1  # the column of the card's keys
         rows_at = next(
             (n for n in range(cards[i], ends[i]) if _ROWS_KEY.fullmatch(lines[n]) and _indent(lines[n]) == keys_at),
             None,
         )
         rows = None if rows_at is None else _items(lines, rows_at + 1, ends[i], keys_at)
-        if rows is None or path[3] >= len(rows):
+        row = int(path[3])
+        if rows is None or row >= len(rows):
             return None
-        found[path] = rows[path[3]] + 1
+        found[path] = rows[row] + 1
     return found
 
 

@@ -80,7 +80,7 @@ def resolve(root: Path, decks: list[DeckNotes], complete: bool) -> tuple[dict[st
 
 
 def _deck_identity(root: Path, deck: DeckNotes, locks: dict[Path, Lock]) -> tuple[DeckIdentity, list[Diagnostic]]:
-    manifest, problems = deck.manifest, []
+    manifest, problems = deck.manifest, list[Diagnostic]()
     own = Lock.path_for(deck.manifest_path, manifest.id)
     previous = [Lock.path_for(deck.manifest_path, old) for old in reversed(manifest.previous_ids)]
     read_from = next((p for p in (own, *previous) if p in locks), None)
@@ -165,9 +165,9 @@ def _assign(
         if owner is None and path in claimed:
             continue  # an older lock of a renamed deck, superseded
         keep = current_keys.get(owner, set()) if owner is not None else set()
-        for key, entry in lock.notes.items():
-            if key not in keep and isinstance(entry.get("guid"), str):
-                left[key].append((owner or lock.deck, entry["guid"]))
+        for key, held in lock.notes.items():
+            if key not in keep and isinstance(held.get("guid"), str):
+                left[key].append((owner or lock.deck, held["guid"]))
     shared_guids: dict[tuple[Path, str], str] = {}
     for deck in decks:
         identity = identities[deck.manifest.id]

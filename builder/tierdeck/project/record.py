@@ -10,7 +10,7 @@ misses it. Records live in the project's cache (`tierdeck.cache`) and are never 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tierdeck.cache import Cache, file_digest
 from tierdeck.cache import key as cache_key
@@ -45,7 +45,7 @@ def inputs_of(report: Report) -> tuple[dict[str, str], dict[str, list[str]]]:
     root = report.root
     files: set[Path] = set(discover(root)) | set((root / "decks").glob("*.lock"))
     folders: set[Path] = set()
-    for notetype in report.notetypes.values():
+    for notetype in (report.notetypes or {}).values():
         files.update(notetype.sources)
     for result in report.all_decks:
         files.add(result.deck.manifest_path)
@@ -66,7 +66,7 @@ class Record:
         self.cache = Cache(root)
         self.name = cache_key("record", str(root), command, repr(options))
 
-    def get(self) -> object | None:
+    def get(self) -> Any | None:
         """The remembered result, or None when there is none or any input changed."""
         if not self.cache.enabled:
             return None

@@ -183,6 +183,7 @@ def _write_packages(
         progress(done, total)
     for result in report.decks:
         stamps = result.stamps
+        assert stamps is not None  # build() stamps every deck before writing
         times = Times(stamps.timestamp, stamps.note_mtimes, stamps.note_ids, stamps.notetype_mtimes)
         for tier in tiers or (None,):
             notes = [n for n in result.notes if tier is None or n.tier == tier]
@@ -221,6 +222,7 @@ def _read_or_empty(path: Path) -> str:
 
 def _stale_lock(result: DeckResult) -> Diagnostic:
     stamps = result.stamps
+    assert stamps is not None
     counts = [
         f"{len(stamps.added)} added",
         f"{len(stamps.changed)} changed",
@@ -230,7 +232,7 @@ def _stale_lock(result: DeckResult) -> Diagnostic:
     renamed = result.identity.renamed_from
     what = f"the deck was renamed from '{renamed}'" if renamed else f"{', '.join(counts)} since it was written"
     return Diagnostic(
-        result.identity.lock_path if not renamed else result.identity.read_from,
+        result.identity.read_from if renamed and result.identity.read_from else result.identity.lock_path,
         f"the lock file is out of date ({what}); run 'tierdeck build' without --locked and commit the updated "
         "lock file",
         line=1,

@@ -199,10 +199,11 @@ def compare(old: list[DeckSide], new: list[DeckSide]) -> list[DeckChanges]:
             return deck.namespace or deck.id
 
         old_by, new_by = {identity(d): d for d in old}, {identity(d): d for d in new}
-        pairs = [(old_by.get(i), new_by.get(i)) for i in sorted(set(old_by) | set(new_by))]
+        pairs = [(old_by.get(i), new_by.get(i)) for i in sorted(set(old_by) | set(new_by))]  # type: ignore[misc]
     out = []
     for before, after in pairs:
         ref = after or before
+        assert ref is not None  # every pair has at least one side
         empty = DeckSide(ref.id, ref.name, None, {})
         before, after = before or empty, after or empty
         renamed = before.id if before.notes and after.notes and before.id != after.id else None
@@ -212,6 +213,7 @@ def compare(old: list[DeckSide], new: list[DeckSide]) -> list[DeckChanges]:
         for guid in sorted(set(before.notes) | set(after.notes), key=lambda g: (after.notes.get(g) or before.notes[g]).key):
             a, b = before.notes.get(guid), after.notes.get(guid)
             if a is None:
+                assert b is not None
                 changes.added.append(b)
             elif b is None:
                 changes.removed.append(a)

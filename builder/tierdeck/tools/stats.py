@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tierdeck.errors import relative
 from tierdeck.format.schema import EVIDENCE_LEVELS, format_path
@@ -33,7 +33,7 @@ def collect(report: Report) -> dict:
             for tag in note.tags:
                 if not tag.startswith(AUTO_TAG_PREFIXES):
                     tags[tag] += note.card_count
-        tiers = [
+        tiers: list[dict[str, Any]] = [
             {
                 "id": tier.id,
                 "title": tier.title,
