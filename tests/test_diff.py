@@ -97,6 +97,7 @@ def test_diff__between_packages_as_json(history, tmp_path):
         "type": "basic",
         "tier": "advanced",
         "evidence": None,
+        "source_claim": None,
         "summary": "Formula of water?",
         "from": "basics",
         "to": "advanced",
@@ -133,6 +134,27 @@ def test_diff__a_tag_or_evidence_change_is_a_change(history):
     assert (
         "- Changed `bone-remodeling` (term): Extra: “” → “Contested Debated.”; Evidence: “(none)” → “contested”"
         in result.stdout
+    )
+
+
+def test_diff__a_source_claim_is_listed_beside_the_level(history):
+    history.edit(
+        "cards/sample/basics.yaml",
+        "    id: bone-remodeling\n",
+        "    id: bone-remodeling\n    evidence: {level: contested, note: Debated.}\n",
+    )
+    _git(history.root, "commit", "-qam", "contested")
+    history.edit(
+        "cards/sample/basics.yaml",
+        "evidence: {level: contested, note: Debated.}",
+        "evidence: {level: established, source_claim: refuted, note: The article says otherwise.}",
+    )
+    result = history.run("diff", "HEAD")
+    assert result.exit_code == 0, result.output
+    assert (
+        "- Changed `bone-remodeling` (term): Extra: “Contested Debated.” → “Established The source's claim is "
+        "refuted. The article says otherwise.”; Evidence: “contested” → “established”; Source claim: “(none)” → "
+        "“refuted”" in result.stdout
     )
 
 

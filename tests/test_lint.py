@@ -67,12 +67,14 @@ WARNINGS = [
         "and after it, or make it a basic card"
     ),
     (
-        "cards/a.yaml:28: warning: cards[5].rows[0][1]: the table cell is empty ('-'); every cell is asked as a card: "
-        "write what belongs there (or 'none' if nothing does)"
+        "cards/a.yaml:28: warning: cards[5].rows[0][1]: the table cell is empty ('-'); a card asking it teaches "
+        "nothing: write what belongs there, or show it without asking it: 'not_asked: [role]' on the row, or "
+        "'ask: false' on the column"
     ),
     (
-        "cards/a.yaml:29: warning: cards[5].rows[1].cells[1]: the table cell is empty ('…'); every cell is asked as a "
-        "card: write what belongs there (or 'none' if nothing does)"
+        "cards/a.yaml:29: warning: cards[5].rows[1].cells[1]: the table cell is empty ('…'); a card asking it "
+        "teaches nothing: write what belongs there, or show it without asking it: 'not_asked: [role]' on the row, "
+        "or 'ask: false' on the column"
     ),
     (
         "cards/b.yaml:3: warning: cards[0]: card 'c2' has no source; add 'source: ...' to the card, or once at the top "

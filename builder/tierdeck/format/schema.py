@@ -32,6 +32,9 @@ Guid = Annotated[str, StringConstraints(pattern=GUID_PATTERN)]
 # How well supported a card's claim is, weakest last. Each level is also the tag `evidence::<level>`.
 EVIDENCE_LEVELS = ("established", "source-claim", "contested", "not-mainstream", "refuted")
 EvidenceLevel = Literal["established", "source-claim", "contested", "not-mainstream", "refuted"]
+# How the source's own claim stands, where a card reports or corrects one; also the tag `source-claim::<value>`.
+SOURCE_CLAIMS = ("unsupported", "contested", "not-mainstream", "refuted")
+SourceClaim = Literal["unsupported", "contested", "not-mainstream", "refuted"]
 
 
 class _Model(BaseModel):
@@ -67,9 +70,17 @@ class Manifest(_Model):
 
 
 class Evidence(_Model):
-    """How well supported a card's claim is, and why: shown on the answer side and tagged `evidence::<level>`."""
+    """How well supported what the card teaches is, and why: shown on the answer side, tagged `evidence::<level>`."""
 
-    level: EvidenceLevel = Field(description="established, source-claim, contested, not-mainstream or refuted.")
+    level: EvidenceLevel = Field(
+        description="How well supported what the student recalls is: established, source-claim, contested, "
+        "not-mainstream or refuted."
+    )
+    source_claim: SourceClaim | None = Field(
+        None,
+        description="Where the card reports or corrects a claim of its source: how that claim stands (unsupported, "
+        "contested, not-mainstream or refuted). Shown on the answer side, tagged `source-claim::<value>`.",
+    )
     note: Text | None = Field(
         None, description="Markdown: the mainstream position and, where known, a reference (required but for established)."
     )
@@ -134,6 +145,7 @@ class Column(_Model):
 
     id: Slug | None = Field(None, description="Stable key; defaults to the header text as a slug.")
     title: Text
+    ask: bool = Field(True, description="false: the column's cells are shown in the table but make no cards.")
 
     @model_validator(mode="before")
     @classmethod
@@ -151,6 +163,10 @@ class Row(_Model):
     evidence: Evidence | None = Field(None, description="Evidence for this row's cells; defaults to the table's.")
     cell_evidence: dict[str, Evidence] = Field(
         default_factory=dict, description="Evidence for single cells of this row, by column key (id or slug)."
+    )
+    not_asked: list[Slug] = Field(
+        default_factory=list,
+        description="Column keys of this row's cells that are shown in the table but make no card.",
     )
 
     @model_validator(mode="before")

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from tierdeck.errors import Diagnostic, YamlPath, relative
 from tierdeck.format import yamlio
-from tierdeck.format.schema import format_path
-from tierdeck.notes.kinds import KINDS
+from tierdeck.format.schema import Evidence, format_path
+from tierdeck.notes.kinds import KINDS, asked, table_keys
 from tierdeck.notes.loader import CardRef, Deck
 from tierdeck.portable.cloze import Cloze, parse_clozes, revealed
 from tierdeck.portable.notetype import NoteType
@@ -33,6 +33,18 @@ MAX_HIDDEN_SHARE = 0.5
 MIN_STEPS, MAX_STEPS = 2, 10
 # What an author writes for "nothing here yet": blank, dashes, dots, a question mark, a to-do marker.
 _EMPTY_CELL = re.compile(r"[\s\-\u2013\u2014.\u2026?]*|(?i:todo|tbd|tba|xxx)")
+# An answer that stands for "nothing to say": a card asking it teaches nothing and is answered by its pattern.
+_PLACEHOLDER = re.compile(
+    r"(?i:(?:none|nil|n/?a|not applicable|nothing|unknown)[\s.!]*|(?:none|nothing|not) (?:given|stated|known|said)\b.*)",
+    re.S,
+)
+# Wording that presents the source's claim as a claim ...
+_CLAIM_WORDS = re.compile(
+    r"(?i)\b(?:the (?:article|source|author)(?:'s| (?:claims?|asserts?|argues?|says?))|claimed:|according to the "
+    r"(?:article|source))"
+)
+# ... and wording that corrects one.
+_CORRECTION_WORDS = re.compile(r"(?i)\b(?:wrongly|incorrectly|falsely|mistakenly|erroneously|is refuted|in fact)\b")
 
 
 def card_warnings(ref: CardRef, notetypes: Mapping[str, NoteType]) -> list[Diagnostic]:
@@ -71,6 +83,7 @@ def card_warnings(ref: CardRef, notetypes: Mapping[str, NoteType]) -> list[Diagn
         )
     if card.type == "table":
         found += _lint_table(ref)
+    found += _lint_evidence(ref)
     if ref.source is None and notetype is not None and "Source" in notetype.fields:
         found.append(
             _warn(
@@ -387,19 +400,80 @@ def _contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
 
 def _lint_table(ref: CardRef) -> list[Diagnostic]:
     found = []
-    for i, row in enumerate(ref.card.rows):
+    card = ref.card
+    _, column_keys = table_keys(card)
+    for i, row in enumerate(card.rows):
         for j, cell in enumerate(row.cells):
-            if _EMPTY_CELL.fullmatch(_plain(cell)):
-                where = ("rows", i, "cells", j) if _row_is_mapping(ref, i) else ("rows", i, j)
-                shown = f" ('{cell.strip()}')" if cell.strip() else ""
-                found.append(
-                    _warn(
-                        ref,
-                        where,
-                        f"the table cell is empty{shown}; every cell is asked as a card: write what belongs there "
-                        "(or 'none' if nothing does)",
-                    )
+            if j >= len(card.columns) or (j and not asked(card, row, column_keys, j)):
+                continue  # shown, not asked: a dash or "none" is a fine thing to show
+            plain = _plain(cell)
+            empty = _EMPTY_CELL.fullmatch(plain)
+            if not empty and not (j and _PLACEHOLDER.fullmatch(plain)):
+                continue
+            where = ("rows", i, "cells", j) if _row_is_mapping(ref, i) else ("rows", i, j)
+            shown = f" ('{cell.strip()}')" if cell.strip() else ""
+            what = f"the table cell is empty{shown}" if empty else f"the table cell's answer is a placeholder{shown}"
+            fix = (
+                f"write what belongs there, or show it without asking it: 'not_asked: [{column_keys[j]}]' on the "
+                "row, or 'ask: false' on the column"
+                if j
+                else "write the row's name there"
+            )
+            found.append(_warn(ref, where, f"{what}; a card asking it teaches nothing: {fix}"))
+    return found
+
+
+def _taught(ref: CardRef) -> Iterable[tuple[YamlPath, str, Evidence | None]]:
+    """(where, what the student reads and recalls, its evidence) for each note of a card (table: each asked cell)."""
+    card = ref.card
+    if card.type == "table":
+        _, column_keys = table_keys(card)
+        for i, row in enumerate(card.rows):
+            for j in range(1, min(len(card.columns), len(row.cells))):
+                if asked(card, row, column_keys, j):
+                    evidence = row.cell_evidence.get(column_keys[j]) or row.evidence or ref.evidence
+                    where = ("rows", i, "cells", j) if _row_is_mapping(ref, i) else ("rows", i, j)
+                    yield where, row.cells[j], evidence
+        return
+    texts = {
+        "basic": lambda: (("back",), f"{card.front} {card.back}"),
+        "term": lambda: (("definition",), f"{card.term} {card.definition}"),
+        "cloze": lambda: (("text",), card.text),
+        "mechanism": lambda: (("title",), " ".join((card.title, *card.steps))),
+    }
+    if card.type in texts:
+        where, text = texts[card.type]()
+        yield where, text, ref.evidence
+
+
+def _lint_evidence(ref: CardRef) -> list[Diagnostic]:
+    """Where a card's evidence level and its wording disagree in the obvious ways."""
+    found = []
+    for where, text, evidence in _taught(ref):
+        if evidence is None:
+            continue
+        plain = _plain(text)
+        at = where if ref.card.type == "table" else ("evidence",) if ref.card.evidence is not None else ()
+        if evidence.level in ("refuted", "not-mainstream") and _CORRECTION_WORDS.search(plain):
+            found.append(
+                _warn(
+                    ref,
+                    at,
+                    f"the card corrects a claim ('{_CORRECTION_WORDS.search(plain).group(0)}'), yet its evidence level "
+                    f"'{evidence.level}' says what it teaches is {evidence.level}: the level is about what the card "
+                    f"teaches; give the correction's level (e.g. established) and 'source_claim: {evidence.level}'",
                 )
+            )
+        elif evidence.level == "established" and evidence.source_claim is None and _CLAIM_WORDS.search(plain):
+            found.append(
+                _warn(
+                    ref,
+                    at,
+                    f"the card presents its source's claim ('{_CLAIM_WORDS.search(plain).group(0)}') but its evidence "
+                    "level is 'established'; if the recalled answer is the claim, give the claim's level (source-claim, "
+                    "contested, ...); if the card corrects or reports it, say how it stands with 'source_claim: ...'",
+                )
+            )
     return found
 
 

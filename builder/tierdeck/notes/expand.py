@@ -24,8 +24,9 @@ from tierdeck.notes.render import render
 from tierdeck.portable.notetype import NoteType
 from tierdeck.portable.templates import card_ordinals
 
-# The tags every note gets from tierdeck itself (not the author): its tier, card type and evidence level.
-AUTO_TAG_PREFIXES = ("tier::", "type::", "evidence::")
+# The tags every note gets from tierdeck itself (not the author): its tier, card type, evidence level and
+# the source claim it reports or corrects.
+AUTO_TAG_PREFIXES = ("tier::", "type::", "evidence::", "source-claim::")
 
 # What the answer side calls each evidence level (colour-coded by the note types' CSS, never by colour alone).
 EVIDENCE_LABELS = {
@@ -34,6 +35,13 @@ EVIDENCE_LABELS = {
     "contested": "Contested",
     "not-mainstream": "Not mainstream",
     "refuted": "Refuted",
+}
+# What the answer side says, after the level, of the source's claim a card reports or corrects.
+SOURCE_CLAIM_TEXTS = {
+    "unsupported": "The source's claim is unsupported.",
+    "contested": "The source's claim is contested.",
+    "not-mainstream": "The source's claim is not mainstream.",
+    "refuted": "The source's claim is refuted.",
 }
 # Note types imported from Anki name some fields differently from tierdeck's own.
 _FIELD_ALIASES = {"Extra": ("Extra", "Back Extra")}
@@ -61,6 +69,7 @@ class NoteSpec:
     guid: str  # pinned (`guid:`), else '' until `tierdeck.project.identity` gives the lock's or a derived one
     pinned: bool  # the card names its GUID (`guid:`)
     evidence: str | None  # the evidence level, if the card has one
+    source_claim: str | None = None  # how the source's claim stands, if the card reports or corrects one
     content_hash: str = ""
 
     def __post_init__(self) -> None:
@@ -175,8 +184,13 @@ def expand(
                 "fields its question side shows",
             )
         level = evidence.level if evidence is not None else None
-        tier_tag, type_tag, evidence_tag = AUTO_TAG_PREFIXES
-        tags = (*ref.tags, f"{tier_tag}{ref.tier}", f"{type_tag}{card.type}") + ((f"{evidence_tag}{level}",) if level else ())
+        claim = evidence.source_claim if evidence is not None else None
+        tier_tag, type_tag, evidence_tag, claim_tag = AUTO_TAG_PREFIXES
+        tags = (
+            (*ref.tags, f"{tier_tag}{ref.tier}", f"{type_tag}{card.type}")
+            + ((f"{evidence_tag}{level}",) if level else ())
+            + ((f"{claim_tag}{claim}",) if claim else ())
+        )
         notes.append(
             NoteSpec(
                 deck_id=deck_id,
@@ -194,6 +208,7 @@ def expand(
                 guid=card.guid or "",  # pinned, or given by identity (the lock's, else derived)
                 pinned=card.guid is not None,
                 evidence=level,
+                source_claim=claim,
             )
         )
     return notes, f.problems
@@ -232,8 +247,15 @@ def _extra_html(evidence: Evidence | None, note_html: str, extra: str, collapsed
     parts = []
     if evidence is not None:
         label = EVIDENCE_LABELS[evidence.level]
+        claim = (
+            f' <span class="td-ev-claim">{SOURCE_CLAIM_TEXTS[evidence.source_claim]}</span>'
+            if evidence.source_claim
+            else ""
+        )
         note = f' <span class="td-ev-note">{note_html}</span>' if note_html else ""
-        parts.append(f'<div class="td-evidence td-ev-{evidence.level}"><b class="td-ev-label">{label}</b>{note}</div>')
+        parts.append(
+            f'<div class="td-evidence td-ev-{evidence.level}"><b class="td-ev-label">{label}</b>{claim}{note}</div>'
+        )
     if extra:
         parts.append(f'<details class="td-more"><summary>More</summary>{extra}</details>' if collapsed else extra)
     return "".join(parts)

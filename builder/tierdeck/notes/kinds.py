@@ -137,6 +137,8 @@ class Table(Kind):
         for i, row in enumerate(card.rows):
             extra = render(row.extra, "rows", i, "extra") if row.extra is not None else None
             for j in range(1, len(card.columns)):
+                if not asked(card, row, column_keys, j):
+                    continue
                 key = f"{card.id}/{row_keys[i]}/{column_keys[j]}"
                 fields = {
                     "Title": title,
@@ -177,6 +179,10 @@ class Table(Kind):
                     )
                 )
         row_keys, column_keys = table_keys(card)
+        if card.columns and not card.columns[0].ask:
+            problems.append(
+                (("columns", 0, "ask"), "the first column names each row and is never asked; remove 'ask: false'")
+            )
         for i, row in enumerate(card.rows):
             for key in row.cell_evidence:
                 if key not in column_keys[1:]:
@@ -187,6 +193,32 @@ class Table(Kind):
                             f"'{key}' is not a key of an asked column; {hint or 'use one of: ' + ', '.join(column_keys[1:])}",
                         )
                     )
+                elif not asked(card, row, column_keys, column_keys.index(key)):
+                    problems.append(
+                        (
+                            ("rows", i, "cell_evidence", key),
+                            f"cell '{key}' is shown but not asked, so no card carries this evidence; remove it here",
+                        )
+                    )
+            for n, key in enumerate(row.not_asked):
+                if key not in column_keys[1:]:
+                    hint = f"did you mean '{m[0]}'?" if (m := get_close_matches(key, column_keys[1:], 1)) else ""
+                    problems.append(
+                        (
+                            ("rows", i, "not_asked", n),
+                            f"'{key}' is not the key of a column after the first; "
+                            f"{hint or 'use one of: ' + ', '.join(column_keys[1:])}",
+                        )
+                    )
+        if len(card.columns) > 1 and len(card.rows) and not any(
+            asked(card, row, column_keys, j) for row in card.rows for j in range(1, len(card.columns))
+        ):
+            problems.append(
+                (
+                    ("rows",),
+                    "no cell of this table is asked, so it makes no card; ask at least one cell, or remove the table",
+                )
+            )
         for what, keys in (("row", row_keys), ("column", column_keys)):
             seen: dict[str, int] = {}
             for index, key in enumerate(keys):
@@ -222,6 +254,11 @@ class Note(Kind):
 
 
 KINDS: dict[str, Kind] = {k.type: k for k in (Basic(), Term(), ClozeKind(), Mechanism(), Table(), Note())}
+
+
+def asked(card, row, column_keys: list[str], j: int) -> bool:
+    """Whether the cell of `row` in column `j` (after the first) is asked as a card, not only shown."""
+    return card.columns[j].ask and column_keys[j] not in row.not_asked
 
 
 def table_keys(card) -> tuple[list[str], list[str]]:

@@ -126,12 +126,16 @@ def preview_cards(result: DeckResult, notes: list[NoteSpec], root: Path) -> list
             "Subdeck": tier_titles[note.tier],
         }
         rendered = render_cards(note.notetype, note.fields, specials)
-        author_tags = tuple(t for t in note.tags if not t.startswith(AUTO_TAG_PREFIXES))
+        # the source claim stays a tag here: the page filters by it like any tag
+        author_tags = tuple(
+            t for t in note.tags if not t.startswith(AUTO_TAG_PREFIXES) or t.startswith("source-claim::")
+        )
         location = f"{shown[note.file]}:{line}"
         # the note's fields once, not each card's two sides: the same words, a third of the work (the page
         # matches tags and file names from its index, shared by many cards)
         fields = " ".join(note.fields)
-        text = f"{plain_text(fields) if '<' in fields or '&' in fields else fields} {note.evidence or ''}".lower()
+        words = plain_text(fields) if '<' in fields or '&' in fields else fields
+        text = f"{words} {note.evidence or ''} {note.source_claim or ''}".lower()
         for card in rendered:
             label = card.name if len(rendered) > 1 or not note.notetype.cloze else note.notetype.templates[0].name
             cards.append(

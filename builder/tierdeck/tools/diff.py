@@ -35,8 +35,9 @@ class NoteView:
     tier: str
     type: str
     fields: dict[str, str]  # visible text by field name; a table note's asked cell as "Cell"
-    tags: tuple[str, ...] = ()  # the author's tags (not tier::, type:: or evidence::)
+    tags: tuple[str, ...] = ()  # the author's tags (not tier::, type::, evidence:: or source-claim::)
     evidence: str | None = None  # the evidence level, from the evidence:: tag
+    source_claim: str | None = None  # how the source's claim stands, from the source-claim:: tag
 
     @property
     def summary(self) -> str:
@@ -72,9 +73,10 @@ def _view(guid: str, tier: str, note_type: str, fields: dict[str, str], tags: li
             continue
         visible[name] = plain_text(CLOZE_RE.sub(lambda m: m.group(2).split("::", 1)[0], value))
     evidence = next((t.removeprefix("evidence::") for t in tags if t.startswith("evidence::")), None)
+    claim = next((t.removeprefix("source-claim::") for t in tags if t.startswith("source-claim::")), None)
     author_tags = tuple(sorted(t for t in tags if not t.startswith(AUTO_TAG_PREFIXES)))
     key = fields.get("CardId") or guid
-    return NoteView(key, guid, tier, note_type, visible, author_tags, evidence)
+    return NoteView(key, guid, tier, note_type, visible, author_tags, evidence, claim)
 
 
 # --- reading a side ---------------------------------------------------------------------------------------
@@ -218,7 +220,7 @@ def compare(old: list[DeckSide], new: list[DeckSide]) -> list[DeckChanges]:
             elif b is None:
                 changes.removed.append(a)
             else:
-                if (a.fields, a.tags, a.evidence) != (b.fields, b.tags, b.evidence):
+                if (a.fields, a.tags, a.evidence, a.source_claim) != (b.fields, b.tags, b.evidence, b.source_claim):
                     changes.changed.append((a, b))
                 if a.tier != b.tier:
                     changes.moved.append((a, b))
@@ -230,7 +232,7 @@ def compare(old: list[DeckSide], new: list[DeckSide]) -> list[DeckChanges]:
 
 
 def _field_changes(a: NoteView, b: NoteView) -> list[tuple[str, str, str]]:
-    """(what, before, after) for each field that changed, then the evidence level and the tags."""
+    """(what, before, after) for each field that changed, then the evidence level, the source claim, the tags."""
     found = [
         (name, a.fields.get(name, ""), b.fields.get(name, ""))
         for name in b.fields
@@ -238,6 +240,8 @@ def _field_changes(a: NoteView, b: NoteView) -> list[tuple[str, str, str]]:
     ]
     if a.evidence != b.evidence:
         found.append(("Evidence", a.evidence or "(none)", b.evidence or "(none)"))
+    if a.source_claim != b.source_claim:
+        found.append(("Source claim", a.source_claim or "(none)", b.source_claim or "(none)"))
     if a.tags != b.tags:
         found.append(("Tags", " ".join(a.tags) or "(none)", " ".join(b.tags) or "(none)"))
     return found
@@ -300,7 +304,15 @@ def to_json(decks: list[DeckChanges], old_label: str, new_label: str) -> str:
     """The same changelog as data."""
 
     def note(n: NoteView) -> dict:
-        return {"key": n.key, "guid": n.guid, "type": n.type, "tier": n.tier, "evidence": n.evidence, "summary": n.summary}
+        return {
+            "key": n.key,
+            "guid": n.guid,
+            "type": n.type,
+            "tier": n.tier,
+            "evidence": n.evidence,
+            "source_claim": n.source_claim,
+            "summary": n.summary,
+        }
 
     payload = {
         "old": old_label,

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from tierdeck.errors import relative
-from tierdeck.format.schema import EVIDENCE_LEVELS, format_path
+from tierdeck.format.schema import EVIDENCE_LEVELS, SOURCE_CLAIMS, format_path
 from tierdeck.notes.expand import AUTO_TAG_PREFIXES
 from tierdeck.notes.kinds import KINDS
 
@@ -27,9 +27,12 @@ def collect(report: Report) -> dict:
         cells: Counter = Counter()
         tags: Counter = Counter()
         evidence: Counter = Counter()
+        claims: Counter = Counter()
         for note in result.notes:
             cells[note.tier, note.card_type] += note.card_count
             evidence[note.evidence or "none"] += note.card_count
+            if note.source_claim:
+                claims[note.source_claim] += note.card_count
             for tag in note.tags:
                 if not tag.startswith(AUTO_TAG_PREFIXES):
                     tags[tag] += note.card_count
@@ -55,6 +58,8 @@ def collect(report: Report) -> dict:
                 "evidence": {level: evidence[level] for level in (*EVIDENCE_LEVELS, "none") if evidence[level]}
                 if set(evidence) - {"none"}
                 else {},
+                # cards that report or correct a claim of their source, per how that claim stands
+                "source_claims": {claim: claims[claim] for claim in SOURCE_CLAIMS if claims[claim]},
             }
         )
     warnings = [
@@ -92,6 +97,11 @@ def to_text(data: dict) -> str:
             out.append("cards per evidence level:")
             width = max(len(level) for level in deck["evidence"])
             out += [f"  {level:<{width}}  {count:>4}" for level, count in deck["evidence"].items()]
+            out.append("")
+        if deck["source_claims"]:
+            out.append("cards per source claim (the source's claim the card reports or corrects):")
+            width = max(len(claim) for claim in deck["source_claims"])
+            out += [f"  {claim:<{width}}  {count:>4}" for claim, count in deck["source_claims"].items()]
             out.append("")
         if deck["tags"]:
             out.append("cards per tag:")
