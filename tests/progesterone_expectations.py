@@ -33,7 +33,8 @@ GLOSSARY_TERM_IDS = {
 # outside the first column: 12 in the protocol table, 10 in the systemic one.
 # Texts as rendered (the Row and Column fields). Two were reworded in v1.1.0 and
 # keep their old keys through an explicit id: see TABLE_ROW_KEYS and
-# TABLE_COLUMN_KEYS.
+# TABLE_COLUMN_KEYS. Since v1.2.0 the cells holding the article's unsupported
+# claims are shown but not asked (TABLE_NOT_ASKED).
 TABLE_CELLS = [
     ("table-protocol-components", "Progesterone", "Primary Purpose"),
     ("table-protocol-components", "Progesterone", "Administration"),
@@ -59,6 +60,16 @@ TABLE_CELLS = [
     ("table-systemic-factors", "Metabolic Health (Insulin Sensitivity)", "Claimed link to low progesterone"),
 ]
 
+# The cells of TABLE_CELLS that are shown in their table but make no card.
+TABLE_NOT_ASKED = {
+    ("table-protocol-components", "Progesterone", "Primary Purpose"),
+    ("table-protocol-components", "Progesterone", "Impact on Bone Health"),
+    ("table-protocol-components", "Testosterone Cypionate (Low-Dose)", "Administration"),
+    ("table-protocol-components", "Testosterone Cypionate (Low-Dose)", "Impact on Bone Health"),
+    ("table-systemic-factors", "Metabolic Health (Insulin Sensitivity)", "Mechanism of Influence on Bone"),
+    *((t, r, c) for t, r, c in TABLE_CELLS if c == "Claimed link to low progesterone"),
+}
+
 # Where a first cell or header no longer slugifies to its key (the note key is
 # "<table id>/<row key>/<column key>"), the key it keeps; every other row and
 # column key is the slug of its text.
@@ -70,44 +81,27 @@ TABLE_COLUMN_KEYS = {
 }
 
 # Mechanism card id -> its steps, exactly as written in the YAML (plain text, so
-# also as rendered), in order. mech-estrogen-dominance keeps only the article's
-# own three-step claim (review F2).
+# also as rendered), in order. Since v1.2.0 only chains whose every step is
+# established are mechanisms; the article's claimed chains are in extras.
 MECHANISMS = {
     "mech-bone-remodeling-balance": [
         "Osteoclasts first resorb a small packet of old bone",
         "Osteoblasts then refill the cavity with new bone matrix",
         "Formation matching resorption keeps the skeleton in equilibrium",
-        "Bone strength and density are maintained through life",
+        "After peak bone mass (about age 30), each cycle leaves a small deficit and bone is slowly lost",
     ],
     "mech-pr-complex-transcription": [
         "Progesterone binds progesterone receptors in bone cells",
         "The hormone-receptor complex acts as a transcription factor",
-        "It regulates genes for bone formation and resorption",
-        "In osteoblasts, collagen synthesis and mineralization genes can be upregulated",
+        "In cell studies it regulates genes of bone formation and resorption",
+        "In cultured osteoblasts, collagen and mineralization genes can be upregulated",
     ],
-    "mech-deficiency-bone-loss": [
-        "Progesterone levels decline",
-        "Stimulation of osteoblasts may weaken and restraint of osteoclasts diminish",
-        "Bone resorption outpaces bone formation",
-        "A deficit in skeletal mass builds over time",
-        "Bone density can gradually fall and fracture risk may rise",
-    ],
-    "mech-estrogen-dominance": [
-        "Estrogen is high relative to progesterone",
-        "Progesterone is too low to balance the bone remodeling equation",
-        "Bone loss can still occur",
-    ],
-    "mech-menopausal-decline": [
-        "Progesterone declines in perimenopause and post-menopause",
-        "Its protective effects on bone diminish",
-        "The skeleton becomes more vulnerable to aging and metabolic stressors",
-        "The decline can also accelerate bone turnover, favoring resorption",
-    ],
-    "mech-gh-peptides": [
-        "A growth hormone secretagogue peptide acts on the pituitary",
-        "The pituitary releases more of the body's own growth hormone",
-        "Growth hormone, largely via IGF-1, influences bone density and tissue repair",
-        "Anabolic processes, including skeletal maintenance, may be enhanced",
+    "mech-estrogen-deficiency-bone-loss": [
+        "Estrogen falls at menopause",
+        "Osteoclasts form more readily and live longer (more RANKL)",
+        "Resorption outpaces formation and turnover speeds up",
+        "Bone is lost fastest in the first years after menopause",
+        "Bone mineral density falls and fracture risk rises",
     ],
     "mech-pr-signalling": [
         "Progesterone binds PR-A or PR-B",
@@ -116,32 +110,19 @@ MECHANISMS = {
         "The dimer acts in the nucleus, where PR mostly resides",
         "It binds progesterone response elements (PREs) in target-gene promoters",
         "Target-gene transcription is activated or repressed",
-        "Alkaline phosphatase and osteocalcin expression is upregulated",
+        "In cultured osteoblasts, alkaline phosphatase and osteocalcin can be upregulated",
     ],
     "mech-pr-a-vs-pr-b": [
         "PR-B often acts as a transcriptional activator",
         "PR-A can act as a dominant repressor of PR-B-mediated transcription",
-        "So the PR-A/PR-B balance in a bone cell can dictate its response",
-        "Differing isoform ratios may explain contradictory study findings",
-    ],
-    "mech-hpg-ripple": [
-        "The HPG axis becomes dysregulated",
-        "Progesterone deficiency often follows",
-        "Effects ripple across the interconnected HPA and HPT axes",
-        "Bone is influenced indirectly",
+        "So the PR-A/PR-B balance in a cell can dictate its response",
     ],
     "mech-stress-cortisol": [
-        "Chronic stress activates the HPA axis",
-        "Cortisol levels rise",
-        "Cortisol inhibits osteoblast activity",
-        "Cortisol promotes osteoclast differentiation",
-        "Net bone mass is reduced",
-    ],
-    "mech-low-progesterone-stress": [
-        "Progesterone levels are low",
-        "Its calming, anti-inflammatory buffering of stress hormones may be lost",
-        "Hormonal imbalance and chronic stress converge",
-        "Skeletal demineralization accelerates",
+        "Glucocorticoids are in excess (Cushing's syndrome, glucocorticoid therapy)",
+        "Cortisol inhibits osteoblast formation and shortens osteoblast and osteocyte life",
+        "Bone formation falls, the dominant effect",
+        "Cortisol also promotes osteoclast activity, early and transiently",
+        "Net bone mass is reduced and fractures occur even at near-normal BMD",
     ],
     "mech-inflammatory-cytokines": [
         "Chronic low-grade inflammation, often associated with metabolic dysregulation",
@@ -149,10 +130,11 @@ MECHANISMS = {
         "They stimulate osteoclast differentiation and activity",
         "Bone resorption increases",
     ],
-    "mech-insulin-resistance": [
-        "Insulin resistance and dysglycemia develop",
-        "Insulin levels run high",
-        "The balance of growth factors and cytokines regulating bone cells shifts",
-        "Bone loss may be favored",
+    "mech-diabetes-fracture-risk": [
+        "In type 2 diabetes, BMD is normal or even higher",
+        "Advanced glycation end-products (AGEs) accumulate in bone collagen",
+        "Bone material quality falls",
+        "Neuropathy, poor vision and hypoglycaemia make falls more likely",
+        "Fracture risk is higher than BMD predicts",
     ],
 }

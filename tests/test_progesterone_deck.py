@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import shutil
+import subprocess
+import tarfile
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from anki_engine import import_package, open_collection, visible_text
+from anki_engine import (
+    ImportCounts,
+    history,
+    import_package,
+    notes_by_card_id,
+    open_collection,
+    study_everything,
+    visible_text,
+)
 from conftest import Project
-from progesterone_expectations import GLOSSARY_TERM_IDS, MECHANISMS, TABLE_CELLS, TABLE_COLUMN_KEYS, TABLE_ROW_KEYS
+from progesterone_expectations import (
+    GLOSSARY_TERM_IDS,
+    MECHANISMS,
+    TABLE_CELLS,
+    TABLE_COLUMN_KEYS,
+    TABLE_NOT_ASKED,
+    TABLE_ROW_KEYS,
+)
 from tierdeck.format.schema import slugify
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,18 +96,27 @@ def test_deck__all_21_glossary_terms_with_definitions(student):
         assert fragment not in terms
 
 
-def test_deck__all_22_table_cells_are_cards(student):
+def test_deck__all_22_table_cells_are_shown_and_the_articles_claims_are_not_asked(student):
     notes = _notes(student)
     assert len(TABLE_CELLS) == 22
     for table, row, column in TABLE_CELLS:
         row_key = TABLE_ROW_KEYS.get((table, row), slugify(row))
         column_key = TABLE_COLUMN_KEYS.get((table, column), slugify(column))
-        note = notes[f"{table}/{row_key}/{column_key}"]
+        key = f"{table}/{row_key}/{column_key}"
+        if (table, row, column) in TABLE_NOT_ASKED:
+            assert key not in notes
+            continue
+        note = notes[key]
         assert visible_text(note["Row"]) == row and visible_text(note["Column"]) == column
         (card,) = note.cards()
         assert "[...]" in visible_text(card.question())
+    # every card of a table shows the whole table, the cells it does not ask included
+    protocol = visible_text(notes["table-protocol-components/estradiol-if-indicated/administration"]["Table"])
+    assert "Claimed: calming; bone formation" in protocol and "Weekly subcutaneous injection" in protocol
+    systemic = visible_text(notes["table-systemic-factors/inflammation-cytokines/mechanism-of-influence-on-bone"]["Table"])
+    assert "Dysglycemia can indirectly compromise bone" in systemic and "Less calming buffer against stress" in systemic
     cells = Counter(key.split("/")[0] for key in notes if key.count("/") == 2)
-    assert cells == {"table-protocol-components": 12, "table-systemic-factors": 10}
+    assert cells == {"table-protocol-components": 8, "table-systemic-factors": 4}
 
 
 def test_deck__every_mechanism_with_its_steps_in_order(student):
@@ -105,17 +133,16 @@ def test_deck__every_mechanism_with_its_steps_in_order(student):
 @pytest.mark.parametrize(
     ("card_id", "words_in_order"),
     [
-        ("mech-bone-remodeling-balance", ["osteoclasts", "osteoblasts", "equilibrium"]),
+        ("mech-bone-remodeling-balance", ["osteoclasts", "osteoblasts", "equilibrium", "peak bone mass", "lost"]),
         (
             "mech-pr-signalling",
-            ["binds", "conformational", "dimerizes", "nucleus", "response elements", "alkaline phosphatase"],
+            ["binds", "conformational", "dimerizes", "nucleus", "response elements", "cultured osteoblasts"],
         ),
         ("mech-pr-a-vs-pr-b", ["PR-B", "PR-A"]),
-        ("mech-deficiency-bone-loss", ["decline", "osteoblasts", "resorption", "fracture"]),
-        ("mech-stress-cortisol", ["stress", "Cortisol", "osteoblast", "osteoclast"]),
+        ("mech-estrogen-deficiency-bone-loss", ["Estrogen falls", "osteoclasts", "resorption", "fracture"]),
+        ("mech-stress-cortisol", ["Glucocorticoids", "osteoblast", "formation falls", "osteoclast"]),
         ("mech-inflammatory-cytokines", ["inflammation", "IL-6, TNF-alpha", "osteoclast", "resorption"]),
-        ("mech-insulin-resistance", ["Insulin resistance", "growth factors", "Bone loss"]),
-        ("mech-estrogen-dominance", ["Estrogen is high", "Progesterone is too low", "Bone loss"]),
+        ("mech-diabetes-fracture-risk", ["BMD is normal", "glycation", "falls", "Fracture risk"]),
     ],
 )
 def test_deck__the_mechanisms_the_article_describes(card_id, words_in_order):
@@ -130,3 +157,63 @@ def test_deck__shipped_lock_file_is_current(tmp_path):
     shutil.copytree(REPO / "cards", tmp_path / "cards")
     result = Project(tmp_path).run("build", "--locked")
     assert result.exit_code == 0, result.stderr
+
+
+# The release students studied before this revision (issue 21): the commit of Progesterone and Bone Health 1.1.0.
+V1_1_0 = "abdbfc2"
+
+
+def _build_release(revision: str | None, root: Path) -> Path:
+    """The deck's package at a git revision (None: the working tree), built from a copy of its sources."""
+    if revision is None:
+        shutil.copytree(REPO / "decks", root / "decks")
+        shutil.copytree(REPO / "cards", root / "cards")
+    else:
+        found = subprocess.run(["git", "cat-file", "-e", f"{revision}^{{commit}}"], cwd=REPO, capture_output=True)
+        if found.returncode != 0:
+            message = f"the deck's {revision} is not in this clone's history (fetch it: git fetch --unshallow)"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+        root.mkdir()
+        archive = subprocess.run(["git", "archive", revision, "decks", "cards"], cwd=REPO, capture_output=True, check=True)
+        tarfile.open(fileobj=io.BytesIO(archive.stdout)).extractall(root, filter="data")
+    result = Project(root).run("build", "decks/progesterone-bone.yaml", env={"SOURCE_DATE_EPOCH": "1767225600"})
+    assert result.exit_code == 0, result.output
+    return root / "dist" / "progesterone-bone.apkg"
+
+
+def test_release__a_student_who_studied_1_1_0_imports_1_2_0_and_keeps_every_review(tmp_path):
+    old = _build_release(V1_1_0, tmp_path / "v1.1.0")
+    new = _build_release(None, tmp_path / "v1.2.0")
+    col = open_collection(tmp_path / "student")
+    assert import_package(col, old).new == 93
+    assert study_everything(col) == 144
+    before = history(col)
+    old_notes = notes_by_card_id(col)
+
+    counts = import_package(col, new)
+    # 74 notes in 1.2.0: 17 new, 30 corrected in place, 27 unchanged; 0 conflicting (no note changed type)
+    assert counts == ImportCounts(new=17, updated=30, duplicate=27, conflicting=0)
+    after = history(col)
+    for key, studied in before.items():
+        assert after[key] == studied, f"review history of {key} changed"
+
+    notes = notes_by_card_id(col)
+    assert set(old_notes) <= set(notes)  # Anki never deletes a student's notes
+    anastrozole = notes["table-protocol-components/anastrozole-pellet-therapy/impact-on-bone-health"]
+    assert {"evidence::established", "source-claim::refuted"} <= set(anastrozole.tags)
+    assert "evidence::refuted" not in anastrozole.tags
+
+    # The description's advice: suspending what is not established stops the removed claim cards and
+    # leaves every card of 1.2.0 (corrections included) to study.
+    col.sched.suspend_cards(col.find_cards('deck:"Progesterone and Bone Health" -tag:evidence::established'))
+    fresh = open_collection(tmp_path / "new-student")
+    import_package(fresh, new)
+    current = set(notes_by_card_id(fresh))
+    fresh.close()
+    assert len(current) == 74
+    suspended = {col.get_card(c).note()["CardId"] for c in col.find_cards("is:suspended")}
+    assert not suspended & current
+    assert {"salivary-testing", "mech-estrogen-dominance", "mech-gh-peptides", "normal-vs-optimal"} <= suspended
+    col.close()
