@@ -275,7 +275,7 @@ TABLE = """
             cells: [Cortisol, Inhibits osteoblasts, Less calming buffer, Glucocorticoid excess]
           - id: hpt
             cells: [Thyroid, Regulates turnover, None given (it says only that balance matters), Hyperthyroidism]
-            not_asked: [link]
+            shown_only: [link]
 """
 
 
@@ -296,14 +296,14 @@ def test_table__a_cell_or_column_can_be_shown_without_being_asked(mini, tmp_path
 
 
 def test_table__lint_warns_on_a_placeholder_answer_and_says_how_to_keep_it_unasked(mini):
-    asked = TABLE.replace("            not_asked: [link]\n", "")
+    asked = TABLE.replace("            shown_only: [link]\n", "")
     mini.write("cards/a.yaml", asked)
     result = mini.run("check")
     assert result.exit_code == 0
     assert result.stderr.splitlines()[0] == (
         "cards/a.yaml:12: warning: cards[0].rows[1].cells[2]: the table cell's answer is a placeholder ('None given "
         "(it says only that balance matters)'); a card asking it teaches nothing: write what belongs there, or show "
-        "it without asking it: 'not_asked: [link]' on the row, or 'ask: false' on the column"
+        "it without asking it: 'shown_only: [link]' on the row, or 'ask: false' on the column"
     )
     for placeholder in ("n/a", "None", "-", "Not stated"):
         mini.write("cards/a.yaml", asked.replace("None given (it says only that balance matters)", placeholder))
@@ -314,12 +314,12 @@ def test_table__lint_warns_on_a_placeholder_answer_and_says_how_to_keep_it_unask
     ("change", "message"),
     [
         (
-            ("not_asked: [link]", "not_asked: [links]"),
-            "cards/a.yaml:13: cards[0].rows[1].not_asked[0]: 'links' is not the key of a column after the first; "
+            ("shown_only: [link]", "shown_only: [links]"),
+            "cards/a.yaml:13: cards[0].rows[1].shown_only[0]: 'links' is not the key of a column after the first; "
             "did you mean 'link'?",
         ),
         (
-            ("not_asked: [link]", "not_asked: [link]\n            cell_evidence: {link: {level: established}}"),
+            ("shown_only: [link]", "shown_only: [link]\n            cell_evidence: {link: {level: established}}"),
             "cards/a.yaml:14: cards[0].rows[1].cell_evidence.link: cell 'link' is shown but not asked, so no card "
             "carries this evidence; remove it here",
         ),
@@ -330,7 +330,7 @@ def test_table__lint_warns_on_a_placeholder_answer_and_says_how_to_keep_it_unask
         ),
     ],
 )
-def test_table__not_asked_mistakes_are_errors_at_their_line(mini, change, message):
+def test_table__shown_only_mistakes_are_errors_at_their_line(mini, change, message):
     mini.write("cards/a.yaml", TABLE.replace(*change))
     result = mini.run("check")
     assert result.exit_code == 1

@@ -68,12 +68,12 @@ WARNINGS = [
     ),
     (
         "cards/a.yaml:28: warning: cards[5].rows[0][1]: the table cell is empty ('-'); a card asking it teaches "
-        "nothing: write what belongs there, or show it without asking it: 'not_asked: [role]' on the row, or "
+        "nothing: write what belongs there, or show it without asking it: 'shown_only: [role]' on the row, or "
         "'ask: false' on the column"
     ),
     (
         "cards/a.yaml:29: warning: cards[5].rows[1].cells[1]: the table cell is empty ('…'); a card asking it "
-        "teaches nothing: write what belongs there, or show it without asking it: 'not_asked: [role]' on the row, "
+        "teaches nothing: write what belongs there, or show it without asking it: 'shown_only: [role]' on the row, "
         "or 'ask: false' on the column"
     ),
     (

@@ -163,7 +163,7 @@ def _marks() -> dict[str, dict]:
         for row in card["rows"]:
             for column in columns:
                 key = _key(column)
-                if (isinstance(column, dict) and column.get("ask") is False) or key in row.get("not_asked", []):
+                if (isinstance(column, dict) and column.get("ask") is False) or key in row.get("shown_only", []):
                     continue
                 evidence = row.get("cell_evidence", {}).get(key) or row.get("evidence") or default
                 found[f"{card['id']}/{row.get('id')}/{key}"] = evidence
@@ -274,7 +274,7 @@ def test_evidence__the_articles_flagged_claims_are_cues_with_their_status():
     assert claimed == set(CLAIM_CUES), "a card deals with a source claim this test does not know"
 
 
-def test_evidence__the_articles_unsupported_table_claims_are_shown_not_asked():
+def test_evidence__the_articles_unsupported_table_claims_are_shown_shown_only():
     assert SHOWN_NOT_ASKED <= _shown_cells()
     assert not SHOWN_NOT_ASKED & set(_marks())
     assert len(_shown_cells()) == 22  # every cell of the article's two tables is still in them

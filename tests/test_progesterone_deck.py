@@ -96,7 +96,7 @@ def test_deck__all_21_glossary_terms_with_definitions(student):
         assert fragment not in terms
 
 
-def test_deck__all_22_table_cells_are_shown_and_the_articles_claims_are_not_asked(student):
+def test_deck__all_22_table_cells_are_shown_and_the_articles_claims_are_shown_only(student):
     notes = _notes(student)
     assert len(TABLE_CELLS) == 22
     for table, row, column in TABLE_CELLS:

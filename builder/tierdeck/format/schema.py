@@ -164,7 +164,7 @@ class Row(_Model):
     cell_evidence: dict[str, Evidence] = Field(
         default_factory=dict, description="Evidence for single cells of this row, by column key (id or slug)."
     )
-    not_asked: list[Slug] = Field(
+    shown_only: list[Slug] = Field(
         default_factory=list,
         description="Column keys of this row's cells that are shown in the table but make no card.",
     )
@@ -481,7 +481,7 @@ def _describe(root: type[BaseModel], data: Any, error: Any) -> tuple[YamlPath, s
         what = "is empty" if kind == "string_too_short" else "is blank"
         place = _in_table(root, path)
         if place == "cell":
-            return path, f"{what}; write the cell's text (every cell is asked as a card)", False
+            return path, f"{what}; write the cell's text (a cell shown but not asked still needs one, e.g. '-')", False
         if place == "header":
             return path, f"{what}; write the column's header", False
         if isinstance(path[-1] if path else None, int):

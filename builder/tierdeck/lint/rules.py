@@ -414,7 +414,7 @@ def _lint_table(ref: CardRef) -> list[Diagnostic]:
             shown = f" ('{cell.strip()}')" if cell.strip() else ""
             what = f"the table cell is empty{shown}" if empty else f"the table cell's answer is a placeholder{shown}"
             fix = (
-                f"write what belongs there, or show it without asking it: 'not_asked: [{column_keys[j]}]' on the "
+                f"write what belongs there, or show it without asking it: 'shown_only: [{column_keys[j]}]' on the "
                 "row, or 'ask: false' on the column"
                 if j
                 else "write the row's name there"

@@ -200,12 +200,12 @@ class Table(Kind):
                             f"cell '{key}' is shown but not asked, so no card carries this evidence; remove it here",
                         )
                     )
-            for n, key in enumerate(row.not_asked):
+            for n, key in enumerate(row.shown_only):
                 if key not in column_keys[1:]:
                     hint = f"did you mean '{m[0]}'?" if (m := get_close_matches(key, column_keys[1:], 1)) else ""
                     problems.append(
                         (
-                            ("rows", i, "not_asked", n),
+                            ("rows", i, "shown_only", n),
                             f"'{key}' is not the key of a column after the first; "
                             f"{hint or 'use one of: ' + ', '.join(column_keys[1:])}",
                         )
@@ -258,7 +258,7 @@ KINDS: dict[str, Kind] = {k.type: k for k in (Basic(), Term(), ClozeKind(), Mech
 
 def asked(card, row, column_keys: list[str], j: int) -> bool:
     """Whether the cell of `row` in column `j` (after the first) is asked as a card, not only shown."""
-    return card.columns[j].ask and column_keys[j] not in row.not_asked
+    return card.columns[j].ask and column_keys[j] not in row.shown_only
 
 
 def table_keys(card) -> tuple[list[str], list[str]]:
