@@ -442,8 +442,8 @@ def _taught(ref: CardRef) -> Iterable[tuple[YamlPath, str, Evidence | None]]:
         "mechanism": lambda: (("title",), " ".join((card.title, *card.steps))),
     }
     if card.type in texts:
-        where, text = texts[card.type]()
-        yield where, text, ref.evidence
+        field, text = texts[card.type]()
+        yield field, text, ref.evidence
 
 
 def _lint_evidence(ref: CardRef) -> list[Diagnostic]:
@@ -453,23 +453,25 @@ def _lint_evidence(ref: CardRef) -> list[Diagnostic]:
         if evidence is None:
             continue
         plain = _plain(text)
-        at = where if ref.card.type == "table" else ("evidence",) if ref.card.evidence is not None else ()
-        if evidence.level in ("refuted", "not-mainstream") and _CORRECTION_WORDS.search(plain):
+        at: YamlPath = where if ref.card.type == "table" else ("evidence",) if ref.card.evidence is not None else ()
+        correction = _CORRECTION_WORDS.search(plain)
+        claim = _CLAIM_WORDS.search(plain)
+        if evidence.level in ("refuted", "not-mainstream") and correction:
             found.append(
                 _warn(
                     ref,
                     at,
-                    f"the card corrects a claim ('{_CORRECTION_WORDS.search(plain).group(0)}'), yet its evidence level "
+                    f"the card corrects a claim ('{correction.group(0)}'), yet its evidence level "
                     f"'{evidence.level}' says what it teaches is {evidence.level}: the level is about what the card "
                     f"teaches; give the correction's level (e.g. established) and 'source_claim: {evidence.level}'",
                 )
             )
-        elif evidence.level == "established" and evidence.source_claim is None and _CLAIM_WORDS.search(plain):
+        elif evidence.level == "established" and evidence.source_claim is None and claim:
             found.append(
                 _warn(
                     ref,
                     at,
-                    f"the card presents its source's claim ('{_CLAIM_WORDS.search(plain).group(0)}') but its evidence "
+                    f"the card presents its source's claim ('{claim.group(0)}') but its evidence "
                     "level is 'established'; if the recalled answer is the claim, give the claim's level (source-claim, "
                     "contested, ...); if the card corrects or reports it, say how it stands with 'source_claim: ...'",
                 )
