@@ -536,13 +536,18 @@ def test_page__evidence_levels_are_counted_shown_and_filtered(browser, mini):
           - {type: basic, id: b, front: Q b?, back: A b., evidence: {level: contested, note: Small trials.}}
           - {type: basic, id: c, front: Q c?, back: A c., evidence: {level: contested, note: One cohort.}}
           - {type: basic, id: d, front: Q d?, back: A d.}
+          - type: basic
+            id: e
+            front: Q e?
+            back: A e.
+            evidence: {level: established, source_claim: refuted, note: The article says the opposite.}
         """,
     )
     assert mini.run("preview").exit_code == 0
     page = open_page(browser, mini.root / "preview" / "index.html")
     assert page.eval_on_selector_all("#pv-level option", "os => os.map(o => o.textContent)") == [
         "All evidence levels",
-        "Established (1)",
+        "Established (2)",
         "Contested (2)",
         "No evidence level (1)",
     ]
@@ -551,6 +556,10 @@ def test_page__evidence_levels_are_counted_shown_and_filtered(browser, mini):
     assert page.inner_text('[id="b.1"] .pv-level') == "Contested"
     page.select_option("#pv-level", "none")
     assert shown_keys(page) == ["d.1"]
+    # the source claim is a tag of the card: the tag filter selects it
+    page.select_option("#pv-level", "")
+    page.select_option("#pv-tag", "source-claim::refuted")
+    assert shown_keys(page) == ["e.1"]
     page.close()
 
 
