@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from anki_engine import import_package, open_collection, visible_text
@@ -210,6 +212,9 @@ def test_evidence__stats_count_cards_per_source_claim(mini):
     section = result.stdout.split("cards per source claim (the source's claim the card reports or corrects):\n", 1)[1]
     assert section.split("\n\n", 1)[0].splitlines() == ["  not-mainstream     1", "  refuted            1"]
     assert "source-claim::" not in result.stdout  # not listed again as an author's tag
+    (deck,) = json.loads(mini.run("stats", "--format", "json").stdout)["decks"]
+    assert deck["source_claims"] == {"not-mainstream": 1, "refuted": 1}
+    assert deck["evidence_by_tier"] == {"one": {"established": 1, "not-mainstream": 1}, "two": {}}
 
 
 def test_evidence__an_unknown_source_claim_says_which_exist(mini):

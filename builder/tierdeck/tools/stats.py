@@ -27,10 +27,12 @@ def collect(report: Report) -> dict:
         cells: Counter = Counter()
         tags: Counter = Counter()
         evidence: Counter = Counter()
+        evidence_by_tier: Counter = Counter()
         claims: Counter = Counter()
         for note in result.notes:
             cells[note.tier, note.card_type] += note.card_count
             evidence[note.evidence or "none"] += note.card_count
+            evidence_by_tier[note.tier, note.evidence or "none"] += note.card_count
             if note.source_claim:
                 claims[note.source_claim] += note.card_count
             for tag in note.tags:
@@ -56,6 +58,17 @@ def collect(report: Report) -> dict:
                 "tags": dict(sorted(tags.items(), key=lambda item: (-item[1], item[0]))),
                 # cards per evidence level, once any card has one ("none": cards without)
                 "evidence": {level: evidence[level] for level in (*EVIDENCE_LEVELS, "none") if evidence[level]}
+                if set(evidence) - {"none"}
+                else {},
+                # the same per tier (JSON only): how much of each tier rests on what is not established
+                "evidence_by_tier": {
+                    tier.id: {
+                        level: evidence_by_tier[tier.id, level]
+                        for level in (*EVIDENCE_LEVELS, "none")
+                        if evidence_by_tier[tier.id, level]
+                    }
+                    for tier in manifest.tiers
+                }
                 if set(evidence) - {"none"}
                 else {},
                 # cards that report or correct a claim of their source, per how that claim stands
