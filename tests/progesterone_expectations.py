@@ -119,9 +119,9 @@ MECHANISMS = {
     ],
     "mech-stress-cortisol": [
         "Glucocorticoids are in excess (Cushing's syndrome, glucocorticoid therapy)",
-        "Cortisol inhibits osteoblast formation and shortens osteoblast and osteocyte life",
+        "Glucocorticoids inhibit osteoblast formation and shorten osteoblast and osteocyte life",
         "Bone formation falls, the dominant effect",
-        "Cortisol also promotes osteoclast activity, early and transiently",
+        "They also promote osteoclast activity, early and transiently",
         "Net bone mass is reduced and fractures occur even at near-normal BMD",
     ],
     "mech-inflammatory-cytokines": [
