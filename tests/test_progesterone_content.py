@@ -331,7 +331,8 @@ def test_description__does_not_adopt_the_articles_thesis():
 def test_description__says_how_to_suspend_the_sources_unsupported_claims_by_tag():
     text = _description()
     assert "`source-claim::<status>`" in text and "`evidence::<level>`" in text
-    assert '`deck:"Progesterone and Bone Health" -tag:evidence::established`' in text
+    assert '`deck:"Progesterone and Bone Health" (-tag:evidence::established OR ' in text  # the whole search:
+    # tests/test_progesterone_deck.py checks it in Anki against the notes 1.2.0 removed
     assert "suspend" in text
 
 

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from anki_engine import (
     ImportCounts,
@@ -183,6 +184,14 @@ def _build_release(revision: str | None, root: Path) -> Path:
     return root / "dist" / "progesterone-bone.apkg"
 
 
+# The search the deck description gives students: every card of an earlier version that 1.2.0 removed.
+RETIRED_SEARCH = (
+    'deck:"Progesterone and Bone Health" (-tag:evidence::established OR '
+    '"cardid:table-systemic-factors/*/relevance-to-progesterone-deficiency" OR '
+    '"cardid:table-systemic-factors/metabolic-*" OR cardid:lab-interpretation-context)'
+)
+
+
 def test_release__a_student_who_studied_1_1_0_imports_1_2_0_and_keeps_every_review(tmp_path):
     old = _build_release(V1_1_0, tmp_path / "v1.1.0")
     new = _build_release(None, tmp_path / "v1.2.0")
@@ -205,15 +214,17 @@ def test_release__a_student_who_studied_1_1_0_imports_1_2_0_and_keeps_every_revi
     assert {"evidence::established", "source-claim::refuted"} <= set(anastrozole.tags)
     assert "evidence::refuted" not in anastrozole.tags
 
-    # The description's advice: suspending what is not established stops the removed claim cards and
-    # leaves every card of 1.2.0 (corrections included) to study.
-    col.sched.suspend_cards(col.find_cards('deck:"Progesterone and Bone Health" -tag:evidence::established'))
+    # The description's search suspends exactly the removed cards and leaves every card of 1.2.0
+    # (corrections included) to study.
+    col.sched.suspend_cards(col.find_cards(RETIRED_SEARCH))
     fresh = open_collection(tmp_path / "new-student")
     import_package(fresh, new)
     current = set(notes_by_card_id(fresh))
     fresh.close()
     assert len(current) == 74
     suspended = {col.get_card(c).note()["CardId"] for c in col.find_cards("is:suspended")}
-    assert not suspended & current
-    assert {"salivary-testing", "mech-estrogen-dominance", "mech-gh-peptides", "normal-vs-optimal"} <= suspended
+    assert suspended == set(old_notes) - current  # exactly the notes 1.2.0 no longer has
+    assert len(suspended) == 36
+    description = yaml.safe_load((REPO / "decks" / "progesterone-bone.yaml").read_text())["description"]
+    assert f"`{RETIRED_SEARCH}`" in " ".join(description.split())
     col.close()
