@@ -79,7 +79,11 @@ def test_evidence__every_card_type_shows_its_level_and_note_on_the_answer_side_a
 
 @pytest.mark.parametrize(
     ("evidence", "where"),
-    [("{level: contested}", "cards[0].evidence"), ("{level: refuted, note: ''}", "cards[0].evidence.note")],
+    [
+        ("{level: contested}", "cards[0].evidence"),
+        ("{level: refuted, note: ''}", "cards[0].evidence.note"),
+        ("{level: established, source_claim: refuted}", "cards[0].evidence: source_claim 'refuted' needs a note"),
+    ],
 )
 def test_evidence__every_level_but_established_needs_its_note(mini, evidence, where):
     mini.write(

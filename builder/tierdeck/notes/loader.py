@@ -284,18 +284,20 @@ def _check_card(ref: CardRef) -> list[Diagnostic]:
 
 
 def _check_evidence(file: Path, path: tuple, evidence: Evidence) -> list[Diagnostic]:
-    """Every level but established says why: the mainstream position and, where known, a reference."""
-    if evidence.level == "established" or evidence.note is not None:
+    """Every level but established says why (the mainstream position and, where known, a reference), and so
+    does a source claim (what the source claims and what the evidence says)."""
+    if evidence.note is not None:
         return []
-    return [
-        Diagnostic(
-            file,
-            f"{format_path(path)}: evidence level '{evidence.level}' needs a note saying why (the mainstream "
-            "position and, where known, a reference); add 'note: ...'",
-            path=path,
-            at_key=True,
+    if evidence.level != "established":
+        why = f"evidence level '{evidence.level}' needs a note saying why (the mainstream position and, where known, a reference)"
+    elif evidence.source_claim is not None:
+        why = (
+            f"source_claim '{evidence.source_claim}' needs a note saying what the source claims and what the evidence "
+            "says"
         )
-    ]
+    else:
+        return []
+    return [Diagnostic(file, f"{format_path(path)}: {why}; add 'note: ...'", path=path, at_key=True)]
 
 
 def check_unique_ids(deck: Deck, cards: Iterable[CardId]) -> list[Diagnostic]:
