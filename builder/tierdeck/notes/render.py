@@ -15,6 +15,7 @@ import nh3
 import pyromark
 
 from tierdeck.errors import shown
+from tierdeck.notes import formulas
 
 _OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
 
@@ -266,12 +267,21 @@ def render(text: str, as_html: bool = False) -> tuple[str, list[str]]:
     """Card text (markdown, or HTML with `as_html`) as safe HTML, and what the author wrote that is not allowed.
 
     MathJax formulas, `\\(...\\)` and `\\[...\\]` as Anki writes them, reach the field exactly as written:
-    markdown would eat their backslashes and read `*` and `_` in them as emphasis.
+    markdown would eat their backslashes and read `*` and `_` in them as emphasis. A formula holding more than
+    math (`\\href`, `\\style`, ...: `tierdeck.notes.formulas`) is reported, and defused in the HTML.
     """
+    rendered, problems = _render(text, as_html)
+    refused = formulas.problems(rendered)
+    if refused:
+        return formulas.defused(rendered), [*problems, *refused]
+    return rendered, problems
+
+
+def _render(text: str, as_html: bool) -> tuple[str, list[str]]:
     if "\\(" in text or "\\[" in text:
         cut, formulas = _cut_math(text)
         if formulas:
-            rendered, problems = render(cut, as_html)
+            rendered, problems = _render(cut, as_html)
             return _put_back_math(rendered, formulas, as_html), problems
     rendered, marked_up = (text, True) if as_html else _markdown(text)
     if not marked_up:  # plain text shows itself, unless it is blank

@@ -15,13 +15,20 @@ from xml.etree.ElementTree import Element
 
 from latex2mathml.converter import convert_to_element
 
+from tierdeck.notes.formulas import tex_problems
+
 # A formula as Anki's MathJax finds it, in the text between tags (never inside an attribute).
 _MATH = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.DOTALL)
 _SOUND = re.compile(r"\[sound:([^\[\]]*)\]")
 _TAG = re.compile(r"(<[^>]*>)")
 _ENTITY = re.compile(r"(&#x[0-9A-Fa-f]+;)")
-# latex2mathml writes only MathML; anything else (its `\href` link, say) is left out.
-_MATHML_TAG = re.compile(r"m[a-z]+|math|semantics|annotation|none|mprescripts")
+# latex2mathml writes only MathML; anything else (its `\href` link, say) is left out, and so are MathML's
+# own links, tooltips and glyph images (`maction`, `mglyph`) and any style or href attribute.
+_MATHML_TAGS = frozenset(
+    "math semantics annotation none mprescripts mrow mi mn mo ms mtext mspace mfrac msqrt mroot msub msup "
+    "msubsup munder mover munderover mmultiscripts mtable mtr mtd mlabeledtr mpadded mphantom menclose mstyle "
+    "merror mfenced".split()
+)
 _MATHML_ATTRIBUTES = frozenset(
     {
         "display",
@@ -70,7 +77,9 @@ def _typeset(match: re.Match) -> str:
 
 @lru_cache(maxsize=4096)
 def mathml(latex: str, display: bool = False) -> str:
-    """`latex` as MathML, every text escaped; empty when latex2mathml cannot read it."""
+    """`latex` as MathML, every text escaped; empty when latex2mathml cannot read it or it holds more than math."""
+    if tex_problems(latex):  # `check` reports it; the preview shows it as written, untypeset
+        return ""
     try:
         tree = convert_to_element(latex, display="block" if display else "inline")
     except Exception:  # noqa: BLE001 - an unreadable formula stays as written, as MathJax leaves it
@@ -81,7 +90,7 @@ def mathml(latex: str, display: bool = False) -> str:
 def _serialise(element: Element) -> str:
     """MathML text of `element`: latex2mathml leaves author text unescaped (`\\text{<b>}`), so escape it here."""
     inner = _text(element.text) + "".join(_serialise(child) + _text(child.tail) for child in element)
-    if not _MATHML_TAG.fullmatch(element.tag):
+    if element.tag not in _MATHML_TAGS:
         return inner
     attributes = "".join(
         f' {name}="{html.escape(value)}"' for name, value in element.attrib.items() if name in _MATHML_ATTRIBUTES
