@@ -136,17 +136,45 @@ def test_notetype__mistakes_in_a_note_type_file_are_located(vocab, change, messa
     assert result.stderr.startswith(message + "\n"), result.stderr
 
 
-def test_notetype__scripts_are_a_warning_until_allowed(vocab):
-    vocab.edit("notetypes/vocab.yaml", 'front: "{{Meaning}}"', 'front: "{{Meaning}}<script>hint()</script>"')
+ACTIVE = (
+    "notetypes/vocab.yaml:5: templates: the templates run code or load pages ({}): that runs on every student's "
+    "device and breaks on some clients (AnkiDroid, AnkiMobile); remove it, or keep it knowingly with "
+    "'scripts: allowed' (docs/notetypes.md)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("markup", "found"),
+    [
+        ("<script>hint()</script>", "<script>"),
+        ('<img src=x onerror="alert(1)">', "onerror= on <img>"),
+        ('<svg><animate onbegin="alert(1)" attributeName=x dur=1s /></svg>', "onbegin= on <animate>"),
+        ('<a href="jav&#x09;ascript:alert(1)">hint</a>', "a javascript: URL in <a href>"),
+        ('<iframe srcdoc="&lt;img src=x onerror=parent.alert(1)&gt;"></iframe>', "<iframe>, srcdoc= on <iframe>"),
+        ('<object data="x.swf"></object>', "<object>"),
+        ('<embed src="x.swf">', "<embed>"),
+        ('<img src="data:image/svg+xml,&lt;svg onload=alert(1)&gt;">', "a data: URL in <img src>"),
+        ("<style>.card { background: url(https://evil.example/t.png) }</style>", "a remote url() or @import in <style>"),
+        ('<div style="background-image: url(//evil.example/t)">x</div>', "a remote url() in <div style>"),
+    ],
+)
+def test_notetype__templates_that_run_code_or_load_pages_are_refused_until_allowed(vocab, markup, found):
+    vocab.edit("notetypes/vocab.yaml", 'front: "{{Meaning}}"', f"front: '{{{{Meaning}}}}{markup}'")
     result = vocab.run("check")
-    assert result.exit_code == 0
-    assert result.stderr == (
-        "notetypes/vocab.yaml:5: warning: templates: the templates hold <script>: scripts run on every student's "
-        "device and break on some clients (AnkiDroid, AnkiMobile); remove them, or keep them knowingly with "
-        "'scripts: allowed'\n"
-    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(ACTIVE.format(found)), result.stderr
+    assert "Traceback" not in result.output
     vocab.edit("notetypes/vocab.yaml", "css_file:", "scripts: allowed\ncss_file:")
     assert vocab.run("check", "--strict").stderr == ""
+
+
+def test_notetype__remote_css_is_refused_but_media_fonts_are_fine(vocab):
+    vocab.write("notetypes/vocab/style.css", "@font-face { font-family: f; src: url(_f.woff2); }\n")
+    assert vocab.run("check", "--strict").exit_code == 0
+    vocab.write("notetypes/vocab/style.css", "@import url('https://evil.example/x.css');\n")
+    result = vocab.run("check")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(ACTIVE.format("a remote url() or @import in the CSS")), result.stderr
 
 
 def test_notetype__a_card_type_into_a_note_type_without_its_fields_is_located(vocab):

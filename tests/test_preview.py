@@ -670,3 +670,43 @@ def test_page__shows_images_of_the_cards(browser, mini):
     page.close()
     ((name, width),) = set(map(tuple, sizes))
     assert width == 1 and (mini.root / "preview" / name).read_bytes() == png((200, 30, 30))
+
+
+def test_page__a_note_type_allowed_to_run_scripts_runs_none_in_the_preview(browser, mini):
+    evil = (
+        '{{Front}}<img src="data:," onerror="alert(1)"><svg><animate onbegin="alert(2)" attributeName="x" dur="1s"/>'
+        '</svg><a id="js" href="javascript:alert(3)">hint</a><iframe srcdoc="&lt;img src=x onerror=parent.alert(4)&gt;">'
+        "</iframe><script>alert(5)</script>"
+    )
+    mini.write(
+        "notetypes/hinted.yaml",
+        f"""
+        name: Hinted
+        fields: [Front, Back]
+        templates:
+          - {{name: Card 1, front: '{evil}', back: '{{{{FrontSide}}}}<hr id=answer>{{{{Back}}}}'}}
+        scripts: allowed
+        """,
+    )
+    mini.write(
+        "cards/a.yaml",
+        """
+        tier: one
+        source: S
+        cards:
+          - {type: note, id: h, notetype: hinted, fields: {Front: Which bone?, Back: Femur.}}
+        """,
+    )
+    assert mini.run("preview").exit_code == 0
+    dialogs = []
+    page = browser.new_page()
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto((mini.root / "preview" / "index.html").as_uri())
+    page.wait_for_function("document.body.dataset.ready")
+    front = page.locator("#pv-main .pv-side").first
+    assert "This note type runs scripts" in front.evaluate("s => s.shadowRoot.textContent")
+    assert "Which bone?" in front.evaluate("s => s.shadowRoot.textContent")
+    page.wait_for_timeout(1500)  # let an <animate> begin and any iframe load
+    assert front.evaluate("s => s.shadowRoot.querySelectorAll('script, iframe, [onerror], [onbegin]').length") == 0
+    assert dialogs == []
+    page.close()

@@ -17,9 +17,11 @@ change freely and reach students on the next import (`tierdeck.lock` guards this
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache, cached_property
+from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 
@@ -29,7 +31,11 @@ from tierdeck.portable.notetype import NoteType, Template
 
 # What Anki forbids in a field name (it would break the template language).
 _BAD_FIELD_NAME = re.compile(r'[:{}"]|^[#/^]')
-_SCRIPT = re.compile(r"<script\b", re.IGNORECASE)
+# What in a template runs code or loads a page: refused unless the note type file says `scripts: allowed`.
+ACTIVE_TAGS = frozenset({"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "portal"})
+_ACTIVE_SCHEME = re.compile(r"^(?:javascript|vbscript|data):", re.IGNORECASE)
+_URL_IGNORED = re.compile(r"[\x00-\x20]")  # browsers drop controls and spaces in and before a scheme
+_REMOTE_CSS = re.compile(r"@import|url\(\s*['\"]?\s*(?:https?:|//|javascript:)|expression\(", re.IGNORECASE)
 
 
 class NoteTypes(Mapping[str, NoteType]):
@@ -177,6 +183,7 @@ def _from_file(
         explicit_id=spec.id,
         sort_field=spec.fields.index(spec.sort_field) if spec.sort_field in spec.fields else 0,
         file=path if project else None,
+        scripts=spec.scripts == "allowed" and any(active_content(t.front) or active_content(t.back) for t in templates),
         builtin=not project,
         sources=tuple(sources) if project else (),
     )
@@ -234,15 +241,65 @@ def _check(notetype: NoteType, spec, path: Path) -> list[Diagnostic]:
         )
     if notetype.cloze and len(notetype.templates) > 1:
         problems.append(_problem(path, ("templates",), "a cloze note type has exactly one template (Anki uses only the first)"))
-    scripted = any(_SCRIPT.search(t.front) or _SCRIPT.search(t.back) for t in notetype.templates)
-    if scripted and spec.scripts != "allowed":
+    active = {
+        found: None
+        for t in notetype.templates
+        for found in [*active_content(t.front), *active_content(t.back)]
+    }
+    active.update(dict.fromkeys(_css_problems(notetype.css)))
+    if active and spec.scripts != "allowed":
         problems.append(
             _problem(
                 path,
                 ("templates",),
-                "the templates hold <script>: scripts run on every student's device and break on some clients "
-                "(AnkiDroid, AnkiMobile); remove them, or keep them knowingly with 'scripts: allowed'",
-                level="warning",
+                f"the templates run code or load pages ({', '.join(list(active)[:3])}): that runs on every student's "
+                "device and breaks on some clients (AnkiDroid, AnkiMobile); remove it, or keep it knowingly with "
+                "'scripts: allowed' (docs/notetypes.md)",
             )
         )
     return problems
+
+
+class _ActiveContent(HTMLParser):
+    """The parts of a template that run code or load another page, as a browser parses the HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ACTIVE_TAGS:
+            self.found.append(f"<{shown(tag, 20)}>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"{shown(name, 20)}= on <{shown(tag, 20)}>")
+            elif name == "srcdoc":
+                self.found.append(f"srcdoc= on <{shown(tag, 20)}>")
+            elif value and _ACTIVE_SCHEME.match(_URL_IGNORED.sub("", value)):
+                scheme = _URL_IGNORED.sub("", value).split(":", 1)[0].lower()
+                self.found.append(f"a {scheme}: URL in <{shown(tag, 20)} {shown(name, 20)}>")
+            elif name == "style" and value and _REMOTE_CSS.search(value):
+                self.found.append(f"a remote url() in <{shown(tag, 20)} style>")
+            elif tag == "meta" and name == "http-equiv":
+                self.found.append("<meta http-equiv>")
+
+    handle_startendtag = handle_starttag
+
+    def handle_data(self, data: str) -> None:
+        if self.lasttag == "style" and _REMOTE_CSS.search(data):
+            self.found.append("a remote url() or @import in <style>")
+
+
+def active_content(template: str) -> list[str]:
+    """What in `template` (HTML with Anki's {{...}}) runs code or loads a page, each once, in words."""
+    if "<" not in template:
+        return []
+    parser = _ActiveContent()
+    parser.feed(template)
+    parser.close()
+    return list(dict.fromkeys(parser.found))
+
+
+def _css_problems(css: str) -> list[str]:
+    """A note type's CSS loading something from the network (a media file's url(_font.woff) is fine)."""
+    return ["a remote url() or @import in the CSS"] if _REMOTE_CSS.search(html.unescape(css)) else []

@@ -36,6 +36,7 @@ class NoteType:
     templates: tuple[Template, ...]
     css: str
     cloze: bool = False
+    scripts: bool = field(default=False, compare=False)  # its templates run code, as its file allows
     explicit_id: int | None = None  # Anki's id, kept from an imported deck
     sort_field: int = 0
     file: Path | None = field(default=None, compare=False)  # where it was read from; None for a built-in

@@ -22,7 +22,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -126,6 +126,8 @@ def preview_cards(result: DeckResult, notes: list[NoteSpec], root: Path) -> list
             "Subdeck": tier_titles[note.tier],
         }
         rendered = render_cards(note.notetype, note.fields, specials)
+        if note.notetype.scripts:
+            rendered = [replace(card, question=scriptless(card.question), answer=scriptless(card.answer)) for card in rendered]
         # the source claim stays a tag here: the page filters by it like any tag
         author_tags = tuple(
             t for t in note.tags if not t.startswith(AUTO_TAG_PREFIXES) or t.startswith("source-claim::")
@@ -158,6 +160,21 @@ def preview_cards(result: DeckResult, notes: list[NoteSpec], root: Path) -> list
                 )
             )
     return cards
+
+
+SCRIPTS_NOT_RUN = (
+    '<div class="pv-scripts-note">This note type runs scripts (<code>scripts: allowed</code>); the preview shows its '
+    "cards without them.</div>"
+)
+
+
+def scriptless(side: str) -> str:
+    """A card side of a note type that runs scripts (`scripts: allowed`), as the preview shows it: with nothing
+    that runs code or loads a page (the preview is served from the author's machine), and a note saying so."""
+    import nh3
+
+    attributes = {"*": {"class", "id", "title", "lang", "dir"}, "img": {"src", "alt", "width", "height"}, "a": {"href"}}
+    return SCRIPTS_NOT_RUN + nh3.clean(side, attributes=attributes, url_schemes={"http", "https", "mailto"})
 
 
 _CARDS_KEY = re.compile(r"cards:[ \t]*(?:#.*)?")
