@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 
 import pytest
 
@@ -129,9 +131,23 @@ def test_cli__internal_error_is_reported_as_a_bug_with_a_log(mini, monkeypatch, 
     first, second = result.stderr.splitlines()
     assert first == "tierdeck: internal error: KeyError: 'boom'"
     assert second.startswith("This is a bug in tierdeck, not a problem with your cards. Please report it at ")
-    (log,) = crash_logs.glob("tierdeck-crash-*.log")
+    (log,) = crash_logs.glob("tierdeck-*/crash-*.log")
     assert f"(the traceback is in {log})" in second
     assert "Traceback" in log.read_text() and "KeyError: 'boom'" in log.read_text()
+    # a folder only this user may enter, a file only this user may read, a name nobody could plant a link at
+    assert (log.parent.stat().st_mode & 0o777, log.stat().st_mode & 0o777) == (0o700, 0o600)
+    assert re.fullmatch(r"crash-\d{8}-\d{6}-\w{8}\.log", log.name)
+
+
+def test_cli__a_crash_log_is_never_written_through_a_planted_link(mini, monkeypatch, crash_logs):
+    victim = mini.root / "victim.txt"
+    victim.write_text("precious\n")
+    (crash_logs / f"tierdeck-{os.getuid()}").symlink_to(mini.root)  # someone else's link where the folder goes
+    monkeypatch.setattr(core, "check", lambda *a, **k: 1 / 0)
+    result = mini.run("check")
+    assert result.exit_code == 3
+    assert "(the traceback could not be saved)" in result.stderr
+    assert victim.read_text() == "precious\n" and not list(mini.root.glob("crash-*"))
 
 
 @pytest.mark.parametrize("command", [None, "check", "build"])
@@ -156,8 +172,8 @@ def test_build__a_full_disk_is_reported_plainly_not_as_a_bug(mini, monkeypatch):
     result = mini.run("build")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: cannot write {mini.root / 'dist' / 'mini.apkg'}: No space left on device; packages already there "
-        "were left as they were (free some space, check permissions, or choose another folder with -o)\n"
+        f"Error: cannot write {mini.root / 'dist' / 'mini.apkg'}: No space left on device; packages and lock files "
+        "already there were left as they were (free some space, or choose another folder)\n"
     )
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tierdeck import __version__
+from tierdeck import __version__, files
 from tierdeck.errors import Diagnostic, InputError, OutputError, UsageError, relative
 
 if TYPE_CHECKING:
@@ -54,12 +54,13 @@ def _print_diagnostics(diagnostics: list[Diagnostic], root: Path | None) -> None
 
 def _crash(exc: BaseException) -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    # TIERDECK_CRASH_DIR: where crash logs go instead of the system temp folder (tests use their own)
+    # TIERDECK_CRASH_DIR: where crash logs go instead of the system temp folder (tests use their own); in a
+    # folder of its own only this user may enter, under a name nobody can plant a link at beforehand
     import tempfile
 
     folder = Path(os.environ.get("TIERDECK_CRASH_DIR") or tempfile.gettempdir())
-    log = folder / f"tierdeck-crash-{stamp}.log"
     try:
+        log = files.private_file(folder, f"crash-{stamp}-", ".log")
         log.write_text(
             f"tierdeck {__version__}, Python {sys.version.split()[0]}\n"
             f"command: {' '.join(sys.argv)}\n\n" + "".join(traceback.format_exception(exc))
@@ -324,7 +325,7 @@ def diff(ctx: click.Context, old: str, new: str, fmt: str, out: Path | None) -> 
     if out is None:
         click.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        files.write(out, text)
 
 
 @cli.command()
@@ -365,7 +366,7 @@ def preview(
     """
     import webbrowser
 
-    from tierdeck.preview import write_site
+    from tierdeck.preview.site import preview_folder, write_site
 
     root, named = _root(ctx, manifests)
     if watch:
@@ -373,7 +374,7 @@ def preview(
         return
     report = project.load(root, named)
     _print_diagnostics(report.warnings, report.root)
-    site = write_site(report, (out_dir or report.root / "preview").resolve())
+    site = write_site(report, preview_folder(report.root, out_dir))
     _say(f"preview of {_plural(site.cards, 'card')} -> {relative(site.index, Path.cwd())}")
     if open_browser:
         webbrowser.open(site.index.as_uri())
@@ -383,6 +384,7 @@ def _watch_preview(root: Path, named: list[Path] | None, out_dir: Path | None, p
     import webbrowser
 
     from tierdeck.preview.serve import Outcome, Preview, run
+    from tierdeck.preview.site import preview_folder
 
     gc.enable()  # main() turns the collector off for short commands; this one runs until Ctrl-C
 
@@ -402,7 +404,7 @@ def _watch_preview(root: Path, named: list[Path] | None, out_dir: Path | None, p
         _say(f"preview of {_plural(outcome.site.cards, 'card')} updated in {outcome.seconds:.2f}s")
 
     try:
-        run(Preview(root.resolve(), named, (out_dir or root / "preview").resolve()), port, ready, built)
+        run(Preview(root.resolve(), named, preview_folder(root, out_dir)), port, ready, built)
     except KeyboardInterrupt:
         _say("stopped")
         click.get_current_context().exit(130)

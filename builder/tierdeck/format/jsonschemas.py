@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 
+from tierdeck import files
 from tierdeck.format.schema import CardFile, Column, Manifest, Row
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -51,11 +52,9 @@ def schema_texts() -> dict[str, str]:
 
 def write_schemas(out_dir: Path) -> list[Path]:
     """Write the schemas into `out_dir`; returns the files written (unchanged files are left alone)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in schema_texts().items():
         path = out_dir / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
+        files.write_if_changed(path, text)
         written.append(path)
     return written

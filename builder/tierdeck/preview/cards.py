@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -27,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from tierdeck import workers
+from tierdeck import files, workers
 from tierdeck.cache import Cache, decode, encode, file_digest, storable
 from tierdeck.cache import key as cache_key
 from tierdeck.errors import YamlPath, relative
@@ -359,10 +358,7 @@ def _script(out_dir: Path, folder: str, function: str, payload: list) -> str:
     name = f"{folder}/{digest}.js"
     path = out_dir / name
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(f'{function}("{digest}",{data});\n', encoding="utf-8")
-        os.replace(partial, path)
+        files.write(path, f'{function}("{digest}",{data});\n')
     return name
 
 

@@ -16,13 +16,12 @@ more are deleted.
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tierdeck import files
 from tierdeck.notes.expand import EVIDENCE_LABELS
 from tierdeck.notes.kinds import KINDS
 from tierdeck.preview.cards import Chunk, chunks, script_data, stylesheet_id
@@ -44,17 +43,28 @@ class Site:
     cards: int
 
 
+def preview_folder(root: Path, out_dir: Path | None = None) -> Path:
+    """Where the preview goes, resolved: `out_dir` as given, or the project's `preview/`, which must not be a
+    link out of the project (a cloned repository could make the preview overwrite and delete files elsewhere)."""
+    return out_dir.resolve() if out_dir is not None else files.inside(root, root / "preview")
+
+
 def write_site(report: Report, out_dir: Path, memo: dict[str, list[Chunk]] | None = None) -> Site:
     """Write or update the preview of `report` in `out_dir` (`memo`: chunks kept between runs by a watcher)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise files.output_error(exc, out_dir) from exc
+    for folder in ("assets", *DATA_FOLDERS):  # written and pruned: never through a link out of the preview
+        files.inside(out_dir, out_dir / folder)
     per_deck = chunks(report, out_dir, memo)
     _copy_assets(out_dir)
     _copy_media(report, out_dir)
     data = index_data(report, per_deck)
-    _write_if_changed(out_dir / "index.js", f"tierdeck.index({script_data(data)});\n")
+    files.write_if_changed(out_dir / "index.js", f"tierdeck.index({script_data(data)});\n")
     _remove_stale(out_dir, {s for deck in per_deck for chunk in deck for s in chunk.scripts})
     page = out_dir / "index.html"
-    _write_if_changed(page, (resources.files("tierdeck") / "data" / "preview" / "index.html").read_text("utf-8"))
+    files.write_if_changed(page, (resources.files("tierdeck") / "data" / "preview" / "index.html").read_text("utf-8"))
     return Site(page, data["version"], len(data["cards"]["chunk"]))
 
 
@@ -150,37 +160,22 @@ def _warnings(report: Report) -> dict[tuple[Path, int], list[str]]:
 
 def _copy_assets(out_dir: Path) -> None:
     folder = resources.files("tierdeck") / "data" / "preview"
-    (out_dir / "assets").mkdir(exist_ok=True)
     for name in ASSETS:
-        _write_if_changed(out_dir / "assets" / name, (folder / name).read_text("utf-8"))
+        files.write_if_changed(out_dir / "assets" / name, (folder / name).read_text("utf-8"))
     # the flags' thresholds: the same file lint and the layout tests read
     targets = (resources.files("tierdeck") / "data" / "readability.json").read_text("utf-8")
-    _write_if_changed(out_dir / "assets" / "readability.js", f"window.tierdeckReadability = {targets.strip()};\n")
+    files.write_if_changed(out_dir / "assets" / "readability.js", f"window.tierdeckReadability = {targets.strip()};\n")
 
 
 def _copy_media(report: Report, out_dir: Path) -> None:
     """Images and sounds beside the page under their packed names: fields name them so, as Anki's media folder."""
     media = {m.name: m for r in report.decks for n in r.notes for m in n.media}
     for item in media.values():
-        target = out_dir / item.name
-        if not target.is_file() or target.read_bytes() != item.path.read_bytes():
-            shutil.copyfile(item.path, target)
+        files.write_if_changed(out_dir / item.name, item.path.read_bytes())
 
 
 def _remove_stale(out_dir: Path, used: set[str]) -> None:
     for folder in DATA_FOLDERS:
         for path in (out_dir / folder).glob("*.js"):
             if f"{folder}/{path.name}" not in used:
-                path.unlink(missing_ok=True)
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    """Write `text` unless the file holds it already, through a temporary file (a server may be reading it)."""
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except OSError:
-        pass
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+                files.remove(path, out_dir / folder)

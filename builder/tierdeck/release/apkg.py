@@ -11,11 +11,9 @@ order, and is written under a temporary name that replaces the output only when 
 
 from __future__ import annotations
 
+import errno
 import json
-import os
-import shutil
 import sqlite3
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from pathlib import Path
 
 import genanki
 
+from tierdeck import files
 from tierdeck.notes.expand import NoteSpec
 from tierdeck.notes.media import MediaFile
 from tierdeck.portable.ids import deck_id
@@ -90,11 +89,10 @@ def new_card_positions(notes: list[NoteSpec], tiers: list[str]) -> list[int]:
 
 def write_apkg(
     out: Path, layout: DeckLayout, notes: list[NoteSpec], times: Times, media: Iterable[MediaFile] = ()
-) -> None:
-    """Write `notes` to `out` atomically; an existing file is replaced only by a complete new one."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+) -> Path:
+    """Write `notes` as a complete package beside `out`, under a temporary name that is returned: the caller
+    puts it in place (`tierdeck.files.Replacement`), so an existing `out` is replaced only by a whole new one."""
+    with files.work_folder(out) as work:
         db_path = work / "collection.anki2"
         conn = sqlite3.connect(db_path)
         # a scratch file: no journal or fsync, and a page cache that holds it all (the bytes are the same)
@@ -107,13 +105,19 @@ def write_apkg(
             conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", note_rows)
             conn.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)
             conn.commit()
+        except sqlite3.OperationalError as exc:  # "database or disk is full" is not an OSError
+            if "full" not in str(exc):
+                raise
+            raise OSError(errno.ENOSPC, "No space left on device", str(out)) from exc
         finally:
             conn.close()
-        partial = work / out.name
-        _zip(partial, db_path, sorted(set(media), key=lambda m: m.name))
-        os.replace(partial, out)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        staged = files.temporary_beside(out)
+        try:
+            _zip(staged, db_path, sorted(set(media), key=lambda m: m.name))
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        return staged
 
 
 def model_of(notetype: NoteType) -> genanki.Model:

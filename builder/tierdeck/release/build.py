@@ -16,9 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierdeck import __version__
+from tierdeck import __version__, files
 from tierdeck.cache import remembered_digests
-from tierdeck.errors import Diagnostic, InputError, OutputError, UsageError, relative
+from tierdeck.errors import Diagnostic, InputError, UsageError, relative
 from tierdeck.format.layout import project_root
 from tierdeck.project.record import Record
 from tierdeck.project.report import DeckResult, DeckSummary, Output, Report
@@ -130,7 +130,9 @@ def build(
     the notes written so far, before the first package and after each one.
     """
     root = project_root(root, manifests)
-    out_dir = (out_dir or root / "dist").resolve()
+    if out_dir is None:  # the project's own dist/: never through a link out of the project
+        out_dir = files.inside(root, root / "dist")
+    out_dir = out_dir.resolve()
     tiers = tuple(dict.fromkeys(tiers))
     record = Record(root, "build", _names(root, manifests), str(out_dir), tiers)
     if (hit := record.get()) is not None and _outputs_intact(hit[0], out_dir):
@@ -155,13 +157,7 @@ def build(
             stale.append(_stale_lock(result))
     if stale:
         raise InputError(stale)
-    try:
-        _write_packages(report, out_dir, tiers, locked, progress)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}; packages already there were left "
-            "as they were (free some space, check permissions, or choose another folder with -o)"
-        ) from exc
+    _write_packages(report, out_dir, tiers, locked, progress)
     # a rerun of these inputs finds the lock file this build wrote: nothing changed, moved or renamed since it
     unchanged = tuple(
         replace(s, changes=tuple((word, 0) for word, _ in s.changes), moved=(), renamed_from=None, moved_in=())
@@ -174,32 +170,42 @@ def build(
 def _write_packages(
     report: Report, out_dir: Path, tiers: tuple[str, ...], locked: bool, progress: Callable[[int, int], None] | None
 ) -> None:
-    """Each deck's package(s), then its lock file (unless `locked` or `tiers`), then dist/manifest.json."""
+    """Each deck's package(s), its lock file (unless `locked` or `tiers`) and dist/manifest.json, put in place
+    together once every one is written whole: a full disk or a read-only decks/ changes none of them."""
     from tierdeck.release.apkg import Times, write_apkg
 
     total = sum(1 for r in report.decks for n in r.notes if not tiers or n.tier in tiers)
     done = 0
     if progress:
         progress(done, total)
+    kept = "packages and lock files already there were left as they were"
+    with files.Replacement() as replacement:
+        for result in report.decks:
+            stamps = result.stamps
+            assert stamps is not None  # build() stamps every deck before writing
+            times = Times(stamps.timestamp, stamps.note_mtimes, stamps.note_ids, stamps.notetype_mtimes)
+            for tier in tiers or (None,):
+                notes = [n for n in result.notes if tier is None or n.tier == tier]
+                name = result.deck.manifest.id + (f".{tier}" if tier else "")
+                path = out_dir / f"{name}.apkg"
+                try:
+                    staged = write_apkg(path, layout_of(result, tier), notes, times, [m for n in notes for m in n.media])
+                    replacement.adopt(staged, path)
+                    digest = hashlib.sha256(staged.read_bytes()).hexdigest()
+                except OSError as exc:
+                    raise files.output_error(exc, path, kept) from exc
+                result.outputs.append(Output(path, digest, tier))
+                done += len(notes)
+                if progress:
+                    progress(done, total)
+            if not tiers and not locked:
+                replacement.write(result.identity.lock_path, stamps.lock.dumps())
+        replacement.write(out_dir / "manifest.json", release_manifest(out_dir, report.decks))
+        replacement.commit()
     for result in report.decks:
-        stamps = result.stamps
-        assert stamps is not None  # build() stamps every deck before writing
-        times = Times(stamps.timestamp, stamps.note_mtimes, stamps.note_ids, stamps.notetype_mtimes)
-        for tier in tiers or (None,):
-            notes = [n for n in result.notes if tier is None or n.tier == tier]
-            name = result.deck.manifest.id + (f".{tier}" if tier else "")
-            path = out_dir / f"{name}.apkg"
-            write_apkg(path, layout_of(result, tier), notes, times, media=[m for n in notes for m in n.media])
-            result.outputs.append(Output(path, hashlib.sha256(path.read_bytes()).hexdigest(), tier))
-            done += len(notes)
-            if progress:
-                progress(done, total)
-        if not tiers and not locked:
-            _write_atomically(result.identity.lock_path, stamps.lock.dumps())
-            old = result.identity.read_from
-            if old is not None and old != result.identity.lock_path:
-                old.unlink(missing_ok=True)  # the renamed deck's lock now lives under its new id
-    write_release_manifest(out_dir, report.decks)
+        old = result.identity.read_from
+        if not tiers and not locked and old is not None and old != result.identity.lock_path:
+            files.remove(old, old.parent)  # the renamed deck's lock now lives under its new id
 
 
 def _outputs_intact(summaries: tuple[DeckSummary, ...], out_dir: Path) -> bool:
@@ -239,14 +245,8 @@ def _stale_lock(result: DeckResult) -> Diagnostic:
     )
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
-
-
-def write_release_manifest(out_dir: Path, decks: list[DeckResult]) -> Path:
-    """`dist/manifest.json`: per package its deck, version, file, sha256 and note and card counts per tier.
+def release_manifest(out_dir: Path, decks: list[DeckResult]) -> str:
+    """The text of `dist/manifest.json`: per package its deck, version, file, sha256 and note and card counts per tier.
 
     Entries of other packages already in the file are kept while their package still exists.
     """
@@ -275,5 +275,4 @@ def write_release_manifest(out_dir: Path, decks: list[DeckResult]) -> Path:
             }
             entries[entry["file"]] = entry
     payload = {"tierdeck": __version__, "decks": [entries[k] for k in sorted(entries)]}
-    _write_atomically(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    return path
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from tierdeck import __version__
+from tierdeck import __version__, files
 from tierdeck.errors import Diagnostic, InputError, UsageError
 from tierdeck.format import yamlio
 from tierdeck.format.jsonschemas import schema_texts
@@ -110,7 +110,7 @@ def init_project(root: Path, deck_id: str | None = None, name: str | None = None
             f"'{deck_id}' is not a valid deck id; use lowercase letters, digits and single hyphens, e.g. 'bone-health'"
         )
     name = name or title_of(deck_id)
-    files = {
+    texts = {
         root / target: project_template(source, install=f'"tierdeck=={__version__}"', name=name)
         if source != "workflow.yml"
         else workflow(f'"tierdeck=={__version__}"')
@@ -118,17 +118,21 @@ def init_project(root: Path, deck_id: str | None = None, name: str | None = None
     }
     taken = [
         Diagnostic(path, "already exists; 'tierdeck init' never overwrites: start the project in an empty folder")
-        for path in files
+        for path in texts
         if path.exists()
     ]
     if taken:
         raise InputError(taken)
-    root.mkdir(parents=True, exist_ok=True)
-    created, warnings = new_deck(root, deck_id, name)
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return [*created, *files], warnings
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise files.output_error(exc, root) from exc
+    with files.Replacement() as replacement:  # the whole project or, when one file cannot be written, nothing
+        created, warnings = new_deck(root, deck_id, name, replacement)
+        for path, text in texts.items():
+            replacement.write(path, text)
+        replacement.commit()
+    return [*created, *texts], warnings
 
 
 def _slug_of(folder: str) -> str:
@@ -142,8 +146,11 @@ def title_of(deck_id: str) -> str:
     return " ".join(part.capitalize() for part in deck_id.split("-"))
 
 
-def new_deck(root: Path, deck_id: str, name: str | None = None) -> tuple[list[Path], list[Diagnostic]]:
-    """Create `decks/<id>.yaml` and `cards/<id>/` below `root`: every file written, and warnings.
+def new_deck(
+    root: Path, deck_id: str, name: str | None = None, replacement: files.Replacement | None = None
+) -> tuple[list[Path], list[Diagnostic]]:
+    """Create `decks/<id>.yaml` and `cards/<id>/` below `root`: every file written, and warnings. With
+    `replacement`, the files are only staged in it; otherwise they are written together, or none.
 
     A warning names each other manifest that reads the new cards folder too (e.g. `cards: [cards]`).
     """
@@ -151,6 +158,8 @@ def new_deck(root: Path, deck_id: str, name: str | None = None) -> tuple[list[Pa
         raise UsageError(
             f"'{deck_id}' is not a valid deck id; use lowercase letters, digits and single hyphens, e.g. 'bone-health'"
         )
+    for folder in ("decks", "cards", "schemas"):  # never written through a link out of the project
+        files.inside(root, root / folder, option=None)
     manifest = root / "decks" / f"{deck_id}.yaml"
     cards = root / "cards" / deck_id
     taken = [
@@ -161,21 +170,25 @@ def new_deck(root: Path, deck_id: str, name: str | None = None) -> tuple[list[Pa
     if taken:
         raise InputError(taken)
     name = name or title_of(deck_id)
-    files = {
+    texts = {
         manifest: MANIFEST.format(deck_id=deck_id, name=json.dumps(name, ensure_ascii=False)),
         cards / "basics.yaml": BASICS.format(),
         cards / "advanced.yaml": ADVANCED.format(),
     }
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
     for schema_name, text in schema_texts().items():
         path = root / "schemas" / schema_name
         if not path.exists():  # what the files' first line points the editor at
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            files[path] = text
-    return list(files), _also_read_by(root, manifest, cards)
+            texts[path] = text
+    warnings = _also_read_by(root, manifest, cards)
+    if replacement is not None:
+        for path, text in texts.items():
+            replacement.write(path, text)
+    else:
+        with files.Replacement() as own:
+            for path, text in texts.items():
+                own.write(path, text)
+            own.commit()
+    return list(texts), warnings
 
 
 def _also_read_by(root: Path, manifest: Path, cards: Path) -> list[Diagnostic]:
