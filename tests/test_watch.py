@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -154,6 +156,90 @@ def test_server__serves_only_the_preview_folder(tmp_path):
             assert response.read() == b'{"epoch": 0, "version": "", "errors": []}'
     finally:
         server.close()
+
+
+@pytest.fixture
+def served(tmp_path):
+    folder = tmp_path / "preview"
+    (folder / "cards").mkdir(parents=True)
+    (folder / "index.html").write_text("<p>page</p>")
+    (folder / "index.js").write_text("tierdeck.index({});")
+    server = PreviewServer(folder, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.close()
+
+
+def raw(server: PreviewServer, request: bytes, timeout: float = 5) -> bytes:
+    """The raw answer to a raw HTTP request."""
+    with socket.create_connection(server.server_address, timeout=timeout) as conn:
+        conn.sendall(request)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def get(server: PreviewServer, path: str, **headers: str) -> tuple[int, dict, bytes]:
+    port = server.server_address[1]
+    fields = {"Host": f"127.0.0.1:{port}", "Connection": "close", **{k.replace("_", "-"): v for k, v in headers.items()}}
+    request = f"GET {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
+    answer = raw(server, request.encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    return int(lines[0].split()[1]), dict(line.split(": ", 1) for line in lines[1:]), body
+
+
+def test_watch_server__cards_only_behind_the_runs_token_and_never_to_other_sites(served):
+    token = f"/{served.token}"
+    assert len(served.token) >= 20 and served.url.endswith(f"{token}/")
+    status, headers, body = get(served, f"{token}/index.js")
+    assert (status, body) == (200, b"tierdeck.index({});")
+    assert headers["Cross-Origin-Resource-Policy"] == "same-origin" and headers["X-Content-Type-Options"] == "nosniff"
+    # another web page cannot guess the token: <script src="http://127.0.0.1:PORT/index.js"> gets nothing
+    assert get(served, "/index.js")[0] == 404 and get(served, "/")[0] == 404
+    assert get(served, f"/{'x' * 22}/index.js")[0] == 404
+    # a browser's own word that the request comes from another site
+    assert get(served, f"{token}/index.js", Sec_Fetch_Site="cross-site")[0] == 403
+    assert get(served, f"{token}/index.js", Sec_Fetch_Site="same-site")[0] == 403
+    # DNS rebinding: the page's origin is then evil.example:PORT, and its Host header says so
+    port = served.server_address[1]
+    for host in ("attacker.example", f"attacker.example:{port}", f"127.0.0.1:{port + 1}", ""):
+        assert get(served, f"{token}/index.js", Host=host)[0] == 421, host
+    assert get(served, f"{token}/index.js", Host=f"localhost:{port}")[0] == 200
+
+
+@pytest.mark.parametrize("since", ["%C2%B2", "1" * 5000, "abc", "--1", "1.5"])
+def test_watch_server__a_bad_since_is_400_without_a_traceback(served, since, capfd):
+    status, _, body = get(served, f"/{served.token}/_tierdeck/poll?since={since}")
+    assert (status, body) == (400, b"since= must be a whole number\n")
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_watch_server__idle_connections_time_out_and_their_number_is_capped(served, monkeypatch):
+    from tierdeck.preview import serve
+
+    assert serve._Handler.timeout == serve.CONNECTION_SECONDS <= 60
+    idle = [socket.create_connection(served.server_address) for _ in range(serve.MAX_CONNECTIONS)]
+    try:
+        for conn in idle:
+            conn.sendall(b"GET / HTTP/1.1\r\n")  # and never the rest: a slowloris
+        time.sleep(0.5)
+        # one more is closed at once instead of getting a thread of its own
+        with socket.create_connection(served.server_address, timeout=5) as extra:
+            extra.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert extra.recv(100) == b""
+    finally:
+        for conn in idle:
+            conn.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the slots come back once those connections are gone
+        if get(served, f"/{served.token}/index.js")[0] == 200:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the server did not recover its connection slots")
 
 
 def test_watch__ctrl_c_ends_it_cleanly_with_exit_130(mini):

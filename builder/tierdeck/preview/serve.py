@@ -9,13 +9,18 @@ version makes the page load the new index.js and the changed data scripts in pla
 of the page, and in the terminal, while the last good preview stays on screen.
 
 The server answers only on the loopback address and serves only files inside the preview folder: no `..`,
-no symbolic link leading out of it.
+no symbolic link leading out of it. Other web pages the author visits must not read the cards: every path
+starts with a random token made per run (`http://127.0.0.1:PORT/<token>/`, printed in the terminal), so a page
+cannot include `index.js` as a script without knowing it; a request whose `Host` is not `127.0.0.1:PORT` or
+`localhost:PORT` (DNS rebinding) or that a browser marks as cross-site is refused; answers say
+`Cross-Origin-Resource-Policy: same-origin`. Connections time out and their number is capped.
 """
 
 from __future__ import annotations
 
 import json
 import mimetypes
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +40,9 @@ from tierdeck.project import load as core
 HOST = "127.0.0.1"
 POLL_SECONDS = 20.0  # a long poll is answered after this long even when nothing changed
 POLL_PATH = "/_tierdeck/poll"
+CONNECTION_SECONDS = 30.0  # a connection that sends nothing for this long is closed (no slowloris)
+MAX_CONNECTIONS = 64  # open at once: a few pages' polls and script loads; more are closed at once
+MAX_SINCE_DIGITS = 18
 
 
 @dataclass
@@ -65,6 +73,9 @@ class PreviewServer(ThreadingHTTPServer):
                 f"cannot serve on {HOST}:{port}: {exc.strerror}; choose another port with --port"
             ) from None
         self.folder = folder.resolve()
+        self.token = secrets.token_urlsafe(16)
+        self.hosts = {f"{HOST}:{self.server_address[1]}", f"localhost:{self.server_address[1]}"}
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self.changed = threading.Condition()
         self.epoch = 0
         self.version = ""
@@ -73,8 +84,25 @@ class PreviewServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        """Where the preview is: http://127.0.0.1:PORT/."""
-        return f"http://{HOST}:{self.server_address[1]}/"
+        """Where the preview is: http://127.0.0.1:PORT/TOKEN/."""
+        return f"http://{HOST}:{self.server_address[1]}/{self.token}/"
+
+    def process_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        """A thread per connection, up to MAX_CONNECTIONS at once; beyond that the connection is closed."""
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def publish(self, version: str | None, errors: list[str]) -> None:
         """A rebuild finished: a new index version (None: the old one stays) and the current errors."""
@@ -116,15 +144,31 @@ class PreviewServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: PreviewServer
+    timeout = CONNECTION_SECONDS  # on the socket: a client that stops sending is dropped
 
     def do_GET(self) -> None:
+        if self.headers.get("Host", "").lower() not in self.server.hosts:
+            self._send(421, b"wrong host: open the address tierdeck printed\n", "text/plain; charset=utf-8")
+            return
+        if self.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            self._send(403, b"cross-site requests are refused\n", "text/plain; charset=utf-8")
+            return
         url = urlsplit(self.path)
-        if url.path == POLL_PATH:
+        prefix = f"/{self.server.token}/"
+        if not url.path.startswith(prefix):
+            self._send(404, b"not found: open the address tierdeck printed\n", "text/plain; charset=utf-8")
+            return
+        path_in_site = url.path[len(prefix) - 1 :]
+        if path_in_site == POLL_PATH:
             since = parse_qs(url.query).get("since", ["-1"])[0]
-            state = self.server.state_after(int(since) if since.lstrip("-").isdigit() else -1)
+            digits = since.removeprefix("-")
+            if not (digits.isascii() and digits.isdigit() and len(digits) <= MAX_SINCE_DIGITS):
+                self._send(400, b"since= must be a whole number\n", "text/plain; charset=utf-8")
+                return
+            state = self.server.state_after(int(since))
             self._send(200, json.dumps(state).encode(), "application/json")
             return
-        path = self.server.file_for(url.path)
+        path = self.server.file_for(path_in_site)
         if path is None:
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
             return
@@ -139,9 +183,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")  # a rebuilt index.js must never come from a cache
+            self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
             self.wfile.write(body)
-        except ConnectionError:
+        except (ConnectionError, TimeoutError):
             pass  # the page went away
 
     def log_message(self, format: str, *args: object) -> None:

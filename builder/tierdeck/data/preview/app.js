@@ -619,7 +619,7 @@ audio { max-width: 100%; }`;
     for (;;) {
       let state;
       try {
-        const response = await fetch(`/_tierdeck/poll?since=${since}`, { cache: "no-store" });
+        const response = await fetch(`_tierdeck/poll?since=${since}`, { cache: "no-store" });
         if (!response.ok) return; // not tierdeck's server
         state = await response.json();
       } catch (e) {
