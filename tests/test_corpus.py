@@ -192,17 +192,17 @@ def test_output__a_build_failing_mid_write_keeps_the_earlier_package_and_leaves_
 
 
 def test_output__a_failing_rename_keeps_the_earlier_package_and_leaves_no_temporary(built, monkeypatch):
-    from tierdeck.release import apkg as package
+    from tierdeck import files
 
     def no_space(source, destination):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(package.os, "replace", no_space)
+    monkeypatch.setattr(files.os, "replace", no_space)
     before = snapshot(built.root)
 
     result = built.run("build")
 
-    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.exit_code == 1 and "Traceback" not in result.output
     assert snapshot(built.root) == before
 
 

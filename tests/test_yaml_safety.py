@@ -91,6 +91,25 @@ def test_yaml_safety__one_big_anchor_used_many_times_is_bounded_too():
     assert time.perf_counter() - started < 2
 
 
+AMPLIFIED = (
+    "cards/a.yaml:1: aliases ('*name') in this file expand to more than 10 MB of text; write long text once, not "
+    "through aliases used many times"
+)
+
+
+def test_yaml_safety__one_long_anchored_text_used_many_times_is_bounded_by_bytes(mini):
+    """Review M9: 1,500 uses of one 1 MB string were a 1 MB file, a 1.5 GB collection and 4.5 GB of memory."""
+    big = "Long answer. " * 4_000  # 52 KB; 300 uses are 15 MB of text from a 70 KB file
+    cards = "".join(f"  - {{type: basic, id: c{i}, front: Question {i}?, back: *big}}\n" for i in range(300))
+    mini.write("cards/a.yaml", f"tier: one\nsource: S\nanchors: &big '{big}'\ncards:\n{cards}")
+    assert (mini.root / "cards" / "a.yaml").stat().st_size < 100_000
+    result = mini.run("check", "--strict")
+    assert result.exit_code == 1
+    assert result.stderr == f"{AMPLIFIED}\n1 error; nothing was written\n"
+    _, problems = parse(f"a: &a '{big}'\nb: [" + ", ".join(["*a"] * 150) + "]\n")  # 7.8 MB: allowed
+    assert problems == []
+
+
 def test_yaml_safety__modest_aliases_are_fine():
     data, problems = parse("base: &b [cells, bone]\ncards:\n  - {tags: *b}\n  - {tags: *b}\n")
     assert problems == []

@@ -24,6 +24,9 @@ MAX_FILE_BYTES = 5 * MB
 # Aliases can make a small file expand to billions of values ("billion laughs"); nothing an author
 # writes by hand comes near this many values once aliases are expanded.
 MAX_EXPANDED_VALUES = 1_000_000
+# Nor to this much text: one long anchored string used a thousand times is a small file and a huge deck
+# (what matters is the bytes that reach the collection and students' phones, not the count of values).
+MAX_EXPANDED_BYTES = 2 * MAX_FILE_BYTES
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 try:  # the C loader is ~8x faster; fall back to pure Python where libyaml is missing
@@ -105,25 +108,28 @@ for _name in ("int", "float", "timestamp"):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_name}", _Loader.construct_as_written)
 
 
-def _expanded_size(value: Any, limit: int) -> int:
-    """How many values `value` holds once aliases are expanded, counting each shared node once per use."""
-    memo: dict[int, int] = {}
+def _expanded_size(value: Any, limit: int, byte_limit: int | None = None) -> tuple[int, int]:
+    """How many values, and how many bytes of text, `value` holds once aliases are expanded, counting each
+    shared node once per use (the count stops soon after either limit is passed)."""
+    byte_limit = MAX_EXPANDED_BYTES if byte_limit is None else byte_limit
+    memo: dict[int, tuple[int, int]] = {}
 
-    def size(v: Any) -> int:
+    def size(v: Any) -> tuple[int, int]:
         if isinstance(v, (list, dict)):
             key = id(v)
             if key in memo:
                 return memo[key]
-            memo[key] = 1  # a recursive alias counts once instead of looping
-            children = v.values() if isinstance(v, dict) else v
-            total = 1
-            for child in children:
-                total += size(child)
-                if total > limit:
+            memo[key] = (1, 0)  # a recursive alias counts once instead of looping
+            values, length = 1, 0
+            for child in (item for pair in v.items() for item in pair) if isinstance(v, dict) else v:
+                child_values, child_length = size(child)
+                values += child_values
+                length += child_length
+                if values > limit or length > byte_limit:
                     break
-            memo[key] = total
-            return total
-        return 1
+            memo[key] = (values, length)
+            return values, length
+        return 1, len(v.encode("utf-8", "surrogatepass")) if isinstance(v, str) else 8
 
     return size(value)
 
@@ -337,15 +343,16 @@ def _checked(path: Path, text: str, data: Any, aliased: bool) -> tuple[Any, list
         found = _control_characters(path, data)
         if found:
             return None, found
-    if aliased and _expanded_size(data, MAX_EXPANDED_VALUES) > MAX_EXPANDED_VALUES:
-        return None, [
-            Diagnostic(
-                path,
-                f"aliases ('*name') in this file expand to more than {MAX_EXPANDED_VALUES:,} values; "
-                "write the values out instead of nesting aliases",
-                line=1,
+    if aliased:
+        values, length = _expanded_size(data, MAX_EXPANDED_VALUES)
+        if values > MAX_EXPANDED_VALUES or length > MAX_EXPANDED_BYTES:
+            what = (
+                f"more than {MAX_EXPANDED_VALUES:,} values; write the values out instead of nesting aliases"
+                if values > MAX_EXPANDED_VALUES
+                else f"more than {MAX_EXPANDED_BYTES // MB} MB of text; write long text once, not through "
+                "aliases used many times"
             )
-        ]
+            return None, [Diagnostic(path, f"aliases ('*name') in this file expand to {what}", line=1)]
     return data, []
 
 

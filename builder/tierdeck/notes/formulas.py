@@ -82,7 +82,7 @@ DANGEROUS_COMMANDS = frozenset(
     """
     href url style class cssId data bbox unicode require mathtip texttip toggle actiontype mmlToken
     def gdef edef xdef let newcommand renewcommand providecommand DeclareMathOperator newenvironment
-    renewenvironment csname enclose includegraphics input include html
+    renewenvironment csname enclose
     """.split()
 )
 # `\color{name}`: a colour name or #hex, never anything that could end up as more CSS.
