@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -175,3 +176,89 @@ def test_diff__a_renamed_deck_is_a_rename_not_a_new_deck(history):
         "\n"
         "No card changed.\n"
     )
+
+
+# --- packages from elsewhere: read as `tierdeck import` reads them, with its limits ---------------------------
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory):
+    from import_builders import build_sample
+
+    return build_sample(tmp_path_factory.mktemp("foreign"))
+
+
+def _notes(stdout: str) -> list[tuple[str, str]]:
+    (deck,) = json.loads(stdout)["decks"]
+    return sorted((n["type"], n["summary"]) for n in deck["added"])
+
+
+def test_diff__an_anki_exported_package_shows_its_notes_in_either_format_never_the_update_placeholder(
+    foreign, tmp_path
+):
+    from import_builders import members, write_zip
+
+    empty = write_zip(tmp_path / "empty.apkg", {"collection.anki2": members(foreign.legacy)["collection.anki2"]})
+    expected = sorted((n.notetype, n.fields[0].split(" <img")[0][:79]) for n in foreign.notes)
+    for package in (foreign.legacy, foreign.current):
+        result = _run_diff(tmp_path, str(empty), str(package))
+        assert result.exit_code == 0, result.output
+        summaries = _notes(result.stdout)
+        assert len(summaries) == len(foreign.notes)
+        assert [s[0] for s in summaries] == [e[0] for e in expected]
+        assert not any("update" in s[1].lower() for s in summaries)  # Anki's "please update Anki" note
+
+
+def _run_diff(cwd, *args):
+    from click.testing import CliRunner
+
+    from tierdeck.cli import cli
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, ["diff", *args, "--format", "json"])
+    finally:
+        os.chdir(old)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            "CREATE VIEW evil AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r",
+            "the collection inside the package holds a view named 'evil', which Anki never creates",
+        ),
+        (
+            "CREATE TRIGGER t AFTER INSERT ON notes BEGIN DELETE FROM cards; END",
+            "the collection inside the package holds a trigger named 't', which Anki never creates",
+        ),
+    ],
+    ids=["endless view", "trigger"],
+)
+def test_diff__a_crafted_package_is_refused_like_an_import_instead_of_hanging(foreign, tmp_path, edit, message):
+    from import_builders import edit_collection, members, sql, write_zip
+
+    content = members(foreign.legacy)
+    name = "collection.anki21" if "collection.anki21" in content else "collection.anki2"  # not the placeholder
+    content[name] = edit_collection(content[name], tmp_path / "work", sql(edit))
+    crafted = write_zip(tmp_path / "crafted.apkg", content)
+    result = _run_diff(tmp_path, str(crafted), str(foreign.legacy))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"crafted.apkg: {message}"), result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_diff__a_zip_bomb_stops_at_the_import_limit(foreign, tmp_path, monkeypatch):
+    from import_builders import write_zip
+
+    from tierdeck.portable import safety
+
+    small = safety.Limits(max_collection_bytes=8 * 1024 * 1024)
+    monkeypatch.setattr("tierdeck.tools.diff.Limits", lambda: small)
+    bomb = write_zip(tmp_path / "bomb.apkg", {"collection.anki2": bytes(64 * 1024 * 1024)})  # 64 KB zipped
+    assert bomb.stat().st_size < 200_000
+    result = _run_diff(tmp_path, str(bomb), str(foreign.legacy))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("bomb.apkg: "), result.stderr
+    assert "8 MB" in result.stderr and "Traceback" not in result.output

@@ -49,8 +49,9 @@ _REEXPORT_OLDER = "in Anki export the deck again with 'Support older Anki versio
 Decompress = Callable[[IO[bytes]], IO[bytes]]
 
 
-def read_package(source: Path, limits: Limits) -> ImportedDeck:
-    """Everything in the package at `source`, read through a temporary folder removed before returning."""
+def read_package(source: Path, limits: Limits, media: bool = True) -> ImportedDeck:
+    """Everything in the package at `source` (without `media`: notes, note types and decks only, the media
+    files left compressed), read through a temporary folder removed before returning."""
     with tempfile.TemporaryDirectory(prefix="tierdeck-import-") as folder, _open_zip(source, limits) as zf:
         budget = Budget(source, limits)
         members = set(zf.namelist())
@@ -65,10 +66,12 @@ def read_package(source: Path, limits: Limits) -> ImportedDeck:
                 check_schema(source, conn, NEWEST_SCHEMA)
             _downgrade(source, db)
         deck = read_collection(source, db, "apkg" if zstd else "apkg-legacy", limits)
-        media = _media(source, zf, members, budget, limits, zstd)
+        if not media:
+            return deck
+        media_files = _media(source, zf, members, budget, limits, zstd)
     warnings = list(deck.warnings)
     for note in deck.notes:
-        for name in missing_media(note.fields, media):
+        for name in missing_media(note.fields, media_files):
             warnings.append(
                 Diagnostic(
                     source,
@@ -77,7 +80,7 @@ def read_package(source: Path, limits: Limits) -> ImportedDeck:
                     level="warning",
                 )
             )
-    return replace(deck, media=media, warnings=warnings)
+    return replace(deck, media=media_files, warnings=warnings)
 
 
 def _open_zip(source: Path, limits: Limits) -> zipfile.ZipFile:

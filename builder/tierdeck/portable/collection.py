@@ -146,7 +146,9 @@ def read_collection(source: Path, db: Path, format: Format, limits: Limits) -> I
         notes.append(replace(note, deck=deck))
     used = {note.deck for note in notes}
     names = {name for did, (name, filtered) in deck_rows.items() if not filtered and did != DEFAULT_DECK_ID}
-    return ImportedDeck(source, format, notetypes, notes, sorted(names | used), warnings=warnings)
+    return ImportedDeck(
+        source, format, notetypes, notes, sorted(names | used), warnings=warnings, descriptions=_descriptions(decks)
+    )
 
 
 def _is_int(value: object) -> bool:
@@ -230,6 +232,12 @@ def _decks(source: Path, text: object) -> dict[int, tuple[str, bool]]:
             fail(source, f"{where} in the collection is not a mapping; {_NOT_ANKI}")
         out[_id(source, deck, where)] = (_get(source, deck, "name", str, where), bool(deck.get("dyn")))
     return out
+
+
+def _descriptions(text: object) -> dict[str, str]:
+    """Each deck's description by its full name (`col.decks` already checked by `_decks`)."""
+    decks = json.loads(text) if isinstance(text, (str, bytes)) else {}
+    return {d["name"]: d["desc"] for d in decks.values() if isinstance(d.get("desc"), str)}
 
 
 def _first_cards(source: Path, conn: sqlite3.Connection) -> dict[int, tuple[int, int]]:

@@ -79,3 +79,4 @@ class ImportedDeck:
     decks: list[str]
     media: dict[str, MediaIn] = field(default_factory=dict)
     warnings: list[Diagnostic] = field(default_factory=list)
+    descriptions: dict[str, str] = field(default_factory=dict)  # packages: each deck's description, by full name

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import subprocess
 import tarfile
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tierdeck.errors import UsageError
 from tierdeck.notes.expand import AUTO_TAG_PREFIXES
 from tierdeck.notes.render import plain_text
+from tierdeck.portable.apkg import read_package
 from tierdeck.portable.cloze import CLOZE_RE
+from tierdeck.portable.safety import Limits
 
 SUMMARY_CHARS = 80
 
@@ -140,32 +140,24 @@ def _export_revision(revision: str, root: Path, into: Path) -> None:
 
 
 def _read_apkg(path: Path) -> DeckSide:
-    with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory(prefix="tierdeck-diff-") as tmp:
-        db = Path(tmp) / "collection.anki2"
-        db.write_bytes(zf.read("collection.anki2"))
-        conn = sqlite3.connect(db)
-        try:
-            models = json.loads(conn.execute("SELECT models FROM col").fetchone()[0])
-            decks = json.loads(conn.execute("SELECT decks FROM col").fetchone()[0])
-            rows = conn.execute(
-                "SELECT n.guid, n.mid, n.flds, n.tags, min(c.did) FROM notes n JOIN cards c ON c.nid = n.id "
-                "GROUP BY n.id ORDER BY n.id"
-            ).fetchall()
-        finally:
-            conn.close()
-    named = {int(k): d["name"] for k, d in decks.items() if d["name"] != "Default"}
-    top = min(named.values(), key=len) if named else path.stem
-    description = next((d.get("desc", "") for d in decks.values() if d["name"] == top), "")
-    version = re.search(r"<p>Version ([^<]+)</p>", description)
+    """The deck in a package, read as `tierdeck import` reads one: with its limits on sizes, its refusal of
+    views and triggers, the legacy and the current format, never Anki's "please update" placeholder note."""
+    deck = read_package(path, Limits(), media=False)
+    used = {note.deck for note in deck.notes}
+    named = [name for name in deck.decks if name in used or "::" not in name]
+    top = min((name.split("::", 1)[0] for name in used), key=len, default=None) or (
+        min(named, key=len) if named else path.stem
+    )
+    version = re.search(r"<p>Version ([^<]+)</p>", deck.descriptions.get(top, ""))
     side = DeckSide(path.stem.split(".")[0], top, version.group(1) if version else None, {})
-    for guid, mid, flds, tags, did in rows:
-        model = models[str(mid)]
-        field_names = [f["name"] for f in sorted(model["flds"], key=lambda f: f["ord"])]
-        fields = dict(zip(field_names, flds.split("\x1f")))
-        tag_list = tags.split()
-        subdeck = named.get(did, "").split("::", 1)[-1]
+    for note in deck.notes:
+        notetype = deck.notetypes[note.notetype]
+        fields = dict(zip(notetype.fields, note.fields))
+        tag_list = list(note.tags)
+        subdeck = note.deck.split("::", 1)[1] if "::" in note.deck else ""
         tier = next((t[6:] for t in tag_list if t.startswith("tier::")), subdeck)
-        note_type = next((t[6:] for t in tag_list if t.startswith("type::")), model["name"])
+        note_type = next((t[6:] for t in tag_list if t.startswith("type::")), notetype.name)
+        guid = note.guid or ""
         side.notes[guid] = _view(guid, tier, note_type, fields, tag_list)
         side.tiers.setdefault(tier, subdeck or tier)
     return side
