@@ -251,7 +251,6 @@ def test_diff__a_crafted_package_is_refused_like_an_import_instead_of_hanging(fo
 
 def test_diff__a_zip_bomb_stops_at_the_import_limit(foreign, tmp_path, monkeypatch):
     from import_builders import write_zip
-
     from tierdeck.portable import safety
 
     small = safety.Limits(max_collection_bytes=8 * 1024 * 1024)
