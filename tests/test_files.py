@@ -95,7 +95,9 @@ def test_files__new_does_not_write_through_a_symlinked_cards_folder(mini, tmp_pa
 
 def test_files__a_read_only_decks_folder_leaves_package_lock_and_manifest_as_they_were(built, monkeypatch):
     dist = built.root / "dist"
-    before = {p.name: digest(p) for p in [dist / "mini.apkg", dist / "manifest.json", built.root / "decks" / "mini.lock"]}
+    before = {
+        p.name: digest(p) for p in [dist / "mini.apkg", dist / "manifest.json", built.root / "decks" / "mini.lock"]
+    }
     built.edit("cards/a.yaml", "They resorb bone.", "They resorb bone matrix.")
     real = files.temporary_beside
 
@@ -111,7 +113,9 @@ def test_files__a_read_only_decks_folder_leaves_package_lock_and_manifest_as_the
         f"Error: cannot write {built.root / 'decks' / 'mini.lock'}: Read-only file system; nothing was replaced "
         "(check the folder's permissions, or choose another folder)\n"
     )
-    after = {p.name: digest(p) for p in [dist / "mini.apkg", dist / "manifest.json", built.root / "decks" / "mini.lock"]}
+    after = {
+        p.name: digest(p) for p in [dist / "mini.apkg", dist / "manifest.json", built.root / "decks" / "mini.lock"]
+    }
     assert after == before
     assert sorted(p.name for p in dist.iterdir()) == ["manifest.json", "mini.apkg"]  # no temporary file left
 

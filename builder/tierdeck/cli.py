@@ -102,6 +102,10 @@ class _Group(click.Group):
             click.echo("interrupted; nothing was written", err=True)
             ctx.exit(130)
         except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a report
+            refused = files.user_condition(exc)  # a full disk, a name too long, ...: the machine's, not a bug
+            if refused is not None:
+                click.echo(f"Error: {refused}", err=True)
+                ctx.exit(EXIT_INPUT)
             _crash(exc)
             ctx.exit(EXIT_BUG)
 

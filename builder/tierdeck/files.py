@@ -31,11 +31,44 @@ TEMP_PREFIX = ".tierdeck-tmp-"  # every temporary file or folder tierdeck makes 
 STALE_SECONDS = 3600.0  # a temporary leftover this old belongs to no running tierdeck
 
 
-def output_error(exc: OSError, path: Path | str, what: str = "") -> OutputError:
-    """An `OSError` met while writing `path`, in words: which file, why, and what to do."""
+# What the file system refuses for reasons of the user's machine, not of tierdeck: full, read-only, not
+# allowed, a name too long. Met anywhere, they are exit 1 with the path, never "a bug in tierdeck".
+USER_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENAMETOOLONG,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.ELOOP,
+        errno.EMLINK,
+    }
+)
+
+
+def user_condition(exc: BaseException) -> OutputError | None:
+    """`exc` as an `OutputError` when the file system refused for a reason of the user's machine; else None.
+
+    `shutil.Error` (a copy of many files) carries its causes as text."""
+    if isinstance(exc, shutil.Error):
+        for entry in exc.args[0] if exc.args and isinstance(exc.args[0], list) else []:
+            if len(entry) == 3 and any(os.strerror(code) in str(entry[2]) for code in USER_ERRNOS):
+                return OutputError(f"cannot write {entry[1]}: {entry[2]}")
+        return None
+    if isinstance(exc, OSError) and exc.errno in USER_ERRNOS:
+        return output_error(exc, exc.filename or "a file", None)
+    return None
+
+
+def output_error(exc: OSError, path: Path | str, what: str | None = "") -> OutputError:
+    """An `OSError` met while writing `path`, in words: which file, why, what was kept, and what to do."""
     where = exc.filename or path
     reason = exc.strerror or str(exc)
-    if exc.errno == errno.ENOSPC:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         advice = "free some space, or choose another folder"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         advice = "check the folder's permissions, or choose another folder"
@@ -43,7 +76,8 @@ def output_error(exc: OSError, path: Path | str, what: str = "") -> OutputError:
         advice = "shorten the name or the folder path"
     else:
         advice = "check the path, or choose another folder"
-    return OutputError(f"cannot write {where}: {reason}; {what or 'nothing was changed'} ({advice})")
+    kept = "" if what is None else f"; {what or 'nothing was changed'}"
+    return OutputError(f"cannot write {where}: {reason}{kept} ({advice})")
 
 
 def inside(root: Path, folder: Path, option: str | None = "-o") -> Path:

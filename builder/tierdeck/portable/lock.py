@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
-from tierdeck.errors import Diagnostic
+from tierdeck.errors import Diagnostic, shown
 from tierdeck.portable.notetype import NoteType
 
 
@@ -67,23 +67,33 @@ class Lock:
         """The lock at `path`, or why it cannot be used (None, [] when there is none)."""
         if not path.exists():
             return None, []
+        restore = (
+            f"restore it from git (git checkout -- {path.name}); deleting it would give every student a second copy "
+            "of every card"
+        )
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") not in READABLE_FORMATS:
-                raise ValueError(f"unknown lock format {data.get('format')!s}; a newer tierdeck wrote it")
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text, object_pairs_hook=_no_duplicates)
+            if not isinstance(data, dict) or data.get("format") not in READABLE_FORMATS:
+                found = data.get("format") if isinstance(data, dict) else None
+                raise ValueError(f"unknown lock format {found!s}; a newer tierdeck wrote it")
             deck = data["deck"]
             if not isinstance(deck, str) or not isinstance(data["notes"], dict):
                 raise ValueError("it does not name its deck and notes")
-            return cls(deck, str(data.get("namespace") or deck), dict(data["notes"]), dict(data["notetypes"])), []
-        except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
-            return None, [
-                Diagnostic(
-                    path,
-                    f"the lock file cannot be read ({exc}); restore it from git (git checkout -- {path.name}); "
-                    "deleting it would give every student a second copy of every card",
-                    line=1,
-                )
-            ]
+            lock = cls(deck, str(data.get("namespace") or deck), dict(data["notes"]), dict(data["notetypes"]))
+        except (OSError, ValueError, KeyError, AttributeError, TypeError, RecursionError) as exc:
+            reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            return None, [Diagnostic(path, f"the lock file cannot be read ({reason}); {restore}", line=1)]
+        problems = []
+        for kind, entries in (("note", lock.notes), ("note type", lock.notetypes)):
+            for key, entry in entries.items():
+                problem = _entry_problem(entry, _NOTE_NUMBERS if kind == "note" else _NOTETYPE_NUMBERS)
+                if problem:
+                    line = _line_of(text, key)
+                    problems.append(
+                        Diagnostic(path, f"the {kind} '{shown(key)}' in the lock file {problem}; {restore}", line=line)
+                    )
+        return (None, problems) if problems else (lock, [])
 
     def dumps(self) -> str:
         """Stable JSON, one note per line, so lock diffs in review are readable."""
@@ -109,6 +119,44 @@ _ascii = json.JSONEncoder(sort_keys=True).encode
 _text = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
 _string = json.encoder.encode_basestring  # a str, as _text writes it
 _NOTE_KEYS = ["card", "guid", "hash", "mtime", "nid", "tier", "type"]  # sorted
+
+
+# Sane ranges of the numbers a lock records: times in seconds from 1970 to 2100, Anki ids below 2^53 (the
+# largest integer JavaScript, and so Anki's clients, hold exactly); out of range they break the build (SQLite
+# integers) or students' Anki.
+_LATEST_TIME = 4_102_444_800
+_LARGEST_ID = 2**53
+_NOTE_NUMBERS = {"mtime": _LATEST_TIME, "nid": _LARGEST_ID}
+_NOTETYPE_NUMBERS = {"mtime": _LATEST_TIME, "model_id": _LARGEST_ID, "version": _LARGEST_ID}
+
+
+def _entry_problem(entry: object, numbers: dict[str, int]) -> str | None:
+    """What is wrong with one entry of the lock, in words (None: nothing)."""
+    if not isinstance(entry, dict):
+        return "is not a mapping"
+    for key, largest in numbers.items():
+        value = entry.get(key)
+        if value is None and key == "nid":
+            continue  # format 1 recorded no note ids
+        if type(value) is not int or not 0 <= value < largest:
+            plain = value is None or isinstance(value, (int, float, str, bool))
+            return f"has an invalid '{key}' ({shown(json.dumps(value) if plain else type(value).__name__, 30)})"
+    return None
+
+
+def _line_of(text: str, key: str) -> int:
+    """The line of the lock's entry for `key` (each entry is on a line of its own); 1 when not found."""
+    at = text.find(f"\n  {_string(key)}:")
+    return text.count("\n", 0, at + 1) + 1 if at != -1 else 1
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ValueError(f"the key '{shown(duplicate)}' appears twice")
+    return found
 
 
 def _note(entry: dict) -> str:
