@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 
 import pytest
 
@@ -126,3 +127,77 @@ def test_faults__sqlites_disk_full_while_building_is_exit_1(locked, monkeypatch)
     assert result.stderr.startswith(
         f"Error: cannot write {locked.root / 'dist' / 'mini.apkg'}: No space left on device"
     )
+
+
+# --- imports: what a foreign file holds is refused or left out, never a crash --------------------------------
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    from import_builders import build_sample
+
+    return build_sample(tmp_path_factory.mktemp("teacher"))
+
+
+def _import(cwd, *args):
+
+    from click.testing import CliRunner
+
+    from tierdeck.cli import cli
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, ["import", *args])
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture
+def imported(teacher, tmp_path):
+    assert _import(tmp_path, str(teacher.legacy), "-o", "project").exit_code == 0
+    return tmp_path
+
+
+def test_faults__a_control_character_in_an_imported_tag_is_left_out_with_a_warning(teacher, imported):
+    text = teacher.text.read_text().replace("exam::2024 receptors", "exam::2024 rec\x01eptors")
+    (imported / "notes.txt").write_text(text)
+    result = _import(imported, "notes.txt", "-o", "project")
+    assert result.exit_code == 0, result.output
+    guid = teacher.notes[0].guid
+    assert (
+        f"warning: cards[0] (note '{guid}'): the tag 'rec\\u0001eptors' holds a quote or a control character, "
+        "which tags cannot; the import left it out\n"
+    ) in result.stderr
+    assert "\x01" not in (imported / "project" / "cards" / "pharmacology" / "receptors.yaml").read_text()
+
+
+def test_faults__a_control_character_in_a_text_exports_guid_is_refused_at_its_line(teacher, imported):
+    guid = teacher.notes[0].guid
+    (imported / "notes.txt").write_text(teacher.text.read_text().replace(guid, "newg\x01uid"))
+    result = _import(imported, "notes.txt", "-o", "project")
+    assert result.exit_code == 1
+    line = next(i for i, text in enumerate(teacher.text.read_text().splitlines(), 1) if text.startswith(guid))
+    assert result.stderr == (
+        f"notes.txt:{line}: the GUID 'newg\\u0001uid' is not one Anki writes (1 to 64 printable ASCII characters, no "
+        "space or control character); export the notes from Anki again\n1 error; nothing was written\n"
+    )
+
+
+def test_faults__a_deck_name_too_long_for_the_file_system_is_exit_1(teacher, tmp_path):
+    from import_builders import edit_collection, edit_json, members, write_zip
+
+    def rename(decks: dict) -> None:
+        for deck in decks.values():
+            if deck["name"] == "Pharmacology::Receptors":
+                deck["name"] = "Pharmacology::" + "Receptors and their many subtypes " * 9
+
+    content = members(teacher.legacy)
+    name = "collection.anki21" if "collection.anki21" in content else "collection.anki2"
+    content[name] = edit_collection(content[name], tmp_path / "work", edit_json("decks", rename))
+    long_names = write_zip(tmp_path / "long.apkg", content)
+    result = _import(tmp_path, str(long_names), "-o", "project")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: cannot write "), result.stderr
+    assert result.stderr.endswith(": File name too long (shorten the name or the folder path)\n")
+    assert not (tmp_path / "project").exists() or not any((tmp_path / "project").rglob("*.yaml"))

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 from tierdeck.errors import Diagnostic, YamlPath, shown
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-TAG_PATTERN = r"^[^\s\"]+$"
+TAG_PATTERN = r"^[^\s\"\x00-\x1f\x7f]+$"  # no space, quote or control character
 BLANK_PATTERN = r"\S"
 # An Anki note GUID as a card may pin it: printable ASCII without spaces (Anki's own are 10 base91 characters,
 # genanki's a few more; other tools use UUIDs), at most 64 characters.

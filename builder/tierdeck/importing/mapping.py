@@ -173,6 +173,6 @@ def split_deck(name: str) -> tuple[str, str]:
 
 
 def kept_tags(tags: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """(the tags tierdeck can hold, the ones it cannot: those with a quote)."""
+    """(the tags tierdeck can hold, the ones it cannot: those with a quote or a control character)."""
     good = [tag for tag in dict.fromkeys(tags) if re.match(TAG_PATTERN, tag)]
     return good, [tag for tag in dict.fromkeys(tags) if tag not in good]

@@ -511,7 +511,10 @@ class Planner:
             card["tags"] = Flow(tags)
         card.update({k: v for k, v in body.keys.items() if k != "format"})
         problems = list(body.problems)
-        problems += [f"the tag '{shown(t)}' holds a quote, which tags cannot; the import left it out" for t in refused]
+        problems += [
+            f"the tag '{shown(t)}' holds a quote or a control character, which tags cannot; the import left it out"
+            for t in refused
+        ]
         if body.type == "note" and not body.keys["fields"]:
             self.plan.warnings.append(
                 Diagnostic(source, f"{label} has no text in any field, so it makes no card; it was left out", level="warning")

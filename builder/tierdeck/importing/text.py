@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tierdeck.errors import Diagnostic, shown
+from tierdeck.format.schema import GUID_PATTERN
 from tierdeck.portable.model import ImportedDeck, NoteIn, NoteTypeIn
 from tierdeck.portable.references import media_references
 from tierdeck.portable.safety import Limits, check_note_size, fail, size
@@ -269,6 +270,13 @@ def _note(
     label = f"note '{shown(guid)}'" if guid else "this note"
     check_note_size(source, label, fields, (), limits, line)
     if guid is not None:
+        if not re.match(GUID_PATTERN, guid):
+            fail(
+                source,
+                f"the GUID '{shown(guid)}' is not one Anki writes (1 to 64 printable ASCII characters, no space or "
+                "control character); export the notes from Anki again",
+                line,
+            )
         if guid in guid_lines:
             fail(
                 source,
