@@ -147,3 +147,25 @@ def test_files__write_replaces_whole_files_and_leaves_nothing_behind(tmp_path):
     link.symlink_to(victim)
     files.write(link, "mine\n")  # the link is replaced, not followed
     assert victim.read_text() == "theirs\n" and link.read_text() == "mine\n" and not link.is_symlink()
+
+
+@pytest.mark.parametrize("folder", ["cards", "notetypes"])
+def test_files__import_does_not_write_through_a_symlinked_project_folder(tmp_path, folder):
+    """Review M7: `import -o A` with A/cards or A/notetypes a link wrote every card file outside the project."""
+    from click.testing import CliRunner
+
+    from import_builders import build_sample
+    from tierdeck.cli import cli
+
+    sample = build_sample(tmp_path / "sample")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / folder).symlink_to(outside, target_is_directory=True)
+    result = CliRunner().invoke(cli, ["import", str(sample.legacy), "-o", str(project)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"Error: {folder}/"), result.stderr
+    assert f"leads outside project/ (a symbolic link to {outside}" in result.stderr
+    assert list(outside.iterdir()) == []
+    assert sorted(p.name for p in project.iterdir()) == [folder]

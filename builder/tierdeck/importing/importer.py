@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tierdeck import files
 from tierdeck.errors import Diagnostic, InputError, UsageError
 from tierdeck.format.layout import NOTETYPES_DIR, discover
 from tierdeck.format.yamlio import Locator
@@ -69,6 +70,8 @@ def import_deck(source: Path, dest: Path, limits: Limits = Limits()) -> ImportRe
             raise InputError(_would_not_build(exc.diagnostics, staging.root, dest, source)) from None
         _seed_locks(built, plan, staging, now)
         warnings = [*deck.warnings, *_located(plan, staging.root, dest)]
+        for folder in {(dest / rel).parent for rel in staging.written}:  # a cloned repository may carry links
+            files.inside(dest, folder, option=None)
         staging.commit()
     finally:
         staging.close()
