@@ -360,3 +360,176 @@ def test_fuzz__found__an_opener_inside_a_deletion_still_counts_the_deletion(tmp_
     project, result = build(card_file, tmp_path)
     assert result.stdout.startswith("mini: 2 cards ")
     assert_built_or_located(project, result)
+
+
+# --- the lock file: whatever a hand edit or a bad merge leaves in it, a located error or a build --------------
+
+LOCK_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
+
+
+@st.composite
+def mutated_lock(draw, text: str) -> str:
+    """The lock `text` with one mutation: a value replaced, a key dropped, the text cut or a character inserted."""
+    import json
+
+    data = json.loads(text)
+    kind = draw(st.sampled_from(["note value", "notetype value", "drop key", "top value", "cut", "insert"]))
+    event(f"lock mutation: {kind}")
+    if kind in ("note value", "notetype value"):
+        entries = data["notes" if kind == "note value" else "notetypes"]
+        entry = entries[draw(st.sampled_from(sorted(entries)))]
+        entry[draw(st.sampled_from(sorted(entry)))] = draw(LOCK_VALUES)
+    elif kind == "drop key":
+        section = data[draw(st.sampled_from(["notes", "notetypes"]))]
+        entry = section[draw(st.sampled_from(sorted(section)))]
+        entry.pop(draw(st.sampled_from(sorted(entry))))
+    elif kind == "top value":
+        data[draw(st.sampled_from(sorted(data)))] = draw(LOCK_VALUES)
+    else:
+        at = draw(st.integers(0, len(text)))
+        return text[:at] if kind == "cut" else text[:at] + draw(st.characters(exclude_categories=("Cs",))) + text[at:]
+    return json.dumps(data)
+
+
+@pytest.fixture(scope="module")
+def locked_project(tmp_path_factory) -> Path:
+    """A built project with a lock file, to copy for each example."""
+    folder = tmp_path_factory.mktemp("locked")
+    project, result = build(textwrap.dedent(SEEDS[0]), folder)
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+@settings(max_examples=max(20, settings().max_examples // 6), suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz__a_mutated_lock_file_builds_or_fails_located(locked_project, data):
+    import shutil
+
+    lock = (locked_project / "decks" / "mini.lock").read_text()
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "p"
+        shutil.copytree(locked_project, root, ignore=shutil.ignore_patterns("dist", ".tierdeck-cache", "student"))
+        (root / "decks" / "mini.lock").write_text(data.draw(mutated_lock(lock)), encoding="utf-8")
+        (root / "cards" / "a.yaml").write_text(
+            (root / "cards" / "a.yaml").read_text().replace("They resorb bone.", "They resorb old bone."), "utf-8"
+        )
+        result = Project(root).run("build")
+        assert "Traceback" not in result.output
+        assert result.exit_code in (0, 1), result.output
+        event(f"exit {result.exit_code}")
+        if result.exit_code == 1:
+            *problems, summary = result.stderr.splitlines()
+            assert SUMMARY.match(summary), result.stderr
+            assert problems and all(LOCATED.match(line) for line in problems), result.stderr
+
+
+# --- the watch server: whatever a client sends, an HTTP answer (or a closed connection), never a file outside
+# the preview, never a traceback ---------------------------------------------------------------------------
+
+
+_SERVER: dict = {}
+
+
+def _server():
+    """One preview server for the whole fuzzing run (a folder with a page, data and a secret beside it)."""
+    if not _SERVER:
+        import threading
+
+        from tierdeck.preview.serve import PreviewServer
+
+        root = Path(tempfile.mkdtemp(prefix="tierdeck-fuzz-server-"))
+        folder = root / "preview"
+        (folder / "cards").mkdir(parents=True)
+        (folder / "index.html").write_text("<p>page</p>")
+        (folder / "cards" / "a.js").write_text("tierdeck.cards('a', []);")
+        (root / "secret.txt").write_text("SECRET-OUTSIDE")
+        (folder / "out").symlink_to(root / "secret.txt")
+        server = PreviewServer(folder, 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        _SERVER.update(server=server)
+    return _SERVER["server"]
+
+
+PATH_PARTS = st.sampled_from(
+    [
+        "",
+        "/",
+        "..",
+        "%2e%2e",
+        "%2E",
+        "%00",
+        "\\",
+        "//",
+        "index.html",
+        "cards",
+        "a.js",
+        "out",
+        "secret.txt",
+        "_tierdeck",
+        "poll",
+        "?",
+        "since=",
+        "-1",
+        "²",
+        "%C2%B2",
+        "9" * 30,
+        "#",
+        ";",
+        "%",
+        "%ff",
+    ]
+)
+
+
+@st.composite
+def requests(draw) -> bytes:
+    server = _server()
+    port = server.server_address[1]
+    token = draw(st.sampled_from([server.token, "", "x" * 22]))
+    path = "/" + token + "".join(draw(st.lists(PATH_PARTS, max_size=8)))
+    host = draw(
+        st.sampled_from([f"127.0.0.1:{port}", f"localhost:{port}", "evil.example", "", f"127.0.0.1:{port}\x00"])
+    )
+    method = draw(st.sampled_from(["GET", "GET", "HEAD", "POST", "OPTIONS", "G\x00T", ""]))
+    extra = draw(
+        st.lists(
+            st.tuples(st.sampled_from(["Sec-Fetch-Site", "Origin", "X", "Host"]), st.text(max_size=10)), max_size=3
+        )
+    )
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", *(f"{k}: {v}" for k, v in extra), "Connection: close"]
+    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogatepass")
+    if draw(st.booleans()):
+        raw = raw[: draw(st.integers(0, len(raw)))]  # cut short
+    return raw
+
+
+@settings(max_examples=max(50, settings().max_examples // 2), suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(request=requests())
+def test_fuzz__the_watch_server_answers_anything_without_leaking_or_crashing(request, capfd):
+    import socket
+
+    server = _server()
+    with socket.create_connection(server.server_address, timeout=10) as conn:
+        conn.sendall(request)
+        conn.shutdown(socket.SHUT_WR)  # a cut request ends here instead of waiting for the server's timeout
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert b"SECRET-OUTSIDE" not in answer
+    if answer and not answer.startswith(b"HTTP/"):  # HTTP/0.9 (no version, no Host): never more than a refusal
+        assert b"<p>page</p>" not in answer and b"tierdeck.cards" not in answer, answer[:200]
+    elif answer:
+        status = int(answer.split(b" ", 2)[1])
+        event(f"status {status}")
+        assert status in (200, 400, 403, 404, 414, 421, 431, 501, 505), answer[:200]
+        if status == 200:
+            assert f"/{server.token}/".encode() in request.split(b"\r\n", 1)[0]
+    assert "Traceback" not in capfd.readouterr().err
