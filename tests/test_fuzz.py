@@ -435,27 +435,27 @@ def test_fuzz__a_mutated_lock_file_builds_or_fails_located(locked_project, data)
 # the preview, never a traceback ---------------------------------------------------------------------------
 
 
-_SERVER: dict = {}
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory):
+    """One preview server for the whole fuzzing run (a folder with a page, data and a secret beside it), stopped
+    afterwards: a thread left running would keep later tests from forking worker processes."""
+    import threading
 
+    from tierdeck.preview.serve import PreviewServer
 
-def _server():
-    """One preview server for the whole fuzzing run (a folder with a page, data and a secret beside it)."""
-    if not _SERVER:
-        import threading
-
-        from tierdeck.preview.serve import PreviewServer
-
-        root = Path(tempfile.mkdtemp(prefix="tierdeck-fuzz-server-"))
-        folder = root / "preview"
-        (folder / "cards").mkdir(parents=True)
-        (folder / "index.html").write_text("<p>page</p>")
-        (folder / "cards" / "a.js").write_text("tierdeck.cards('a', []);")
-        (root / "secret.txt").write_text("SECRET-OUTSIDE")
-        (folder / "out").symlink_to(root / "secret.txt")
-        server = PreviewServer(folder, 0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        _SERVER.update(server=server)
-    return _SERVER["server"]
+    root = tmp_path_factory.mktemp("fuzz-server")
+    folder = root / "preview"
+    (folder / "cards").mkdir(parents=True)
+    (folder / "index.html").write_text("<p>page</p>")
+    (folder / "cards" / "a.js").write_text("tierdeck.cards('a', []);")
+    (root / "secret.txt").write_text("SECRET-OUTSIDE")
+    (folder / "out").symlink_to(root / "secret.txt")
+    server = PreviewServer(folder, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.close()
+    thread.join(timeout=5)
 
 
 PATH_PARTS = st.sampled_from(
@@ -490,33 +490,38 @@ PATH_PARTS = st.sampled_from(
 
 
 @st.composite
-def requests(draw) -> bytes:
-    server = _server()
-    port = server.server_address[1]
-    token = draw(st.sampled_from([server.token, "", "x" * 22]))
+def requests(draw) -> tuple:
+    """A request's parts; `{token}` and `{port}` stand for the server's (right, missing or wrong)."""
+    token = draw(st.sampled_from(["{token}", "", "x" * 22]))
     path = "/" + token + "".join(draw(st.lists(PATH_PARTS, max_size=8)))
-    host = draw(
-        st.sampled_from([f"127.0.0.1:{port}", f"localhost:{port}", "evil.example", "", f"127.0.0.1:{port}\x00"])
-    )
+    host = draw(st.sampled_from(["127.0.0.1:{port}", "localhost:{port}", "evil.example", "", "127.0.0.1:{port}\x00"]))
     method = draw(st.sampled_from(["GET", "GET", "HEAD", "POST", "OPTIONS", "G\x00T", ""]))
     extra = draw(
         st.lists(
             st.tuples(st.sampled_from(["Sec-Fetch-Site", "Origin", "X", "Host"]), st.text(max_size=10)), max_size=3
         )
     )
+    cut = draw(st.one_of(st.none(), st.floats(0, 1)))
+    return method, path, host, extra, cut
+
+
+def _raw(server, method: str, path: str, host: str, extra: list, cut: float | None) -> bytes:
+    port, token = server.server_address[1], server.token
+    path, host = path.replace("{token}", token), host.replace("{port}", str(port))
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", *(f"{k}: {v}" for k, v in extra), "Connection: close"]
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogatepass")
-    if draw(st.booleans()):
-        raw = raw[: draw(st.integers(0, len(raw)))]  # cut short
-    return raw
+    return raw if cut is None else raw[: int(len(raw) * cut)]  # or cut short
 
 
-@settings(max_examples=max(50, settings().max_examples // 2), suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(request=requests())
-def test_fuzz__the_watch_server_answers_anything_without_leaking_or_crashing(request, capfd):
+@settings(
+    max_examples=max(50, settings().max_examples // 2), suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(parts=requests())
+def test_fuzz__the_watch_server_answers_anything_without_leaking_or_crashing(fuzz_server, parts, capfd):
     import socket
 
-    server = _server()
+    server = fuzz_server
+    request = _raw(server, *parts)
     with socket.create_connection(server.server_address, timeout=10) as conn:
         conn.sendall(request)
         conn.shutdown(socket.SHUT_WR)  # a cut request ends here instead of waiting for the server's timeout
