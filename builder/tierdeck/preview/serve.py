@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import watchfiles
 
+from tierdeck import files
 from tierdeck.cache import CACHE_DIR
 from tierdeck.errors import Diagnostic, InputError, TierdeckError, UsageError
 from tierdeck.preview.cards import Chunk
@@ -228,7 +229,7 @@ class _Relevant:
         if not self.default(change, path):
             return False
         changed = Path(path)
-        if changed.suffix == ".lock" or changed.name.endswith(".partial"):
+        if changed.suffix == ".lock" or changed.name.startswith(files.TEMP_PREFIX):
             return False
         return not any(changed.is_relative_to(folder) for folder in self.ignored)
 
