@@ -53,7 +53,7 @@ def test_files__an_unwritable_output_is_exit_1_naming_the_path_not_a_bug(built, 
     assert "bug" not in result.stderr and "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("folder", ["dist", "preview"])
+@pytest.mark.parametrize("folder", ["dist", "preview", "schemas"])
 def test_files__a_symlinked_output_folder_is_not_followed_out_of_the_project(mini, tmp_path_factory, folder):
     outside = tmp_path_factory.mktemp("victim")
     (outside / "index.html").write_text("theirs\n")
@@ -61,7 +61,7 @@ def test_files__a_symlinked_output_folder_is_not_followed_out_of_the_project(min
     (outside / "cards" / "app.js").write_text("theirs\n")
     mini.write("cards/a.yaml", CARDS)
     (mini.root / folder).symlink_to(outside, target_is_directory=True)
-    result = mini.run("build" if folder == "dist" else "preview")
+    result = mini.run({"dist": "build", "preview": "preview", "schemas": "schema"}[folder])
     assert result.exit_code == 1
     assert result.stderr == (
         f"Error: {folder}/ leads outside {mini.root.name}/ (a symbolic link to {outside}); tierdeck does not write "

@@ -461,7 +461,8 @@ def schema(ctx: click.Context, out_dir: Path | None) -> None:
 
     if out_dir is None:
         try:
-            out_dir = find_root(Path.cwd()) / "schemas"
+            root = find_root(Path.cwd())
+            out_dir = files.inside(root, root / "schemas")  # the project's own: never through a link out of it
         except UsageError:
             out_dir = Path("schemas")
     for path in write_schemas(out_dir):
