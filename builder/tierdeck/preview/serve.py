@@ -88,7 +88,7 @@ class PreviewServer(ThreadingHTTPServer):
         """Where the preview is: http://127.0.0.1:PORT/TOKEN/."""
         return f"http://{HOST}:{self.server_address[1]}/{self.token}/"
 
-    def process_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def process_request(self, request, client_address) -> None:
         """A thread per connection, up to MAX_CONNECTIONS at once; beyond that the connection is closed."""
         if not self.slots.acquire(blocking=False):
             self.shutdown_request(request)
@@ -99,7 +99,7 @@ class PreviewServer(ThreadingHTTPServer):
             self.slots.release()
             raise
 
-    def process_request_thread(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def process_request_thread(self, request, client_address) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
