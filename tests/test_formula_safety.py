@@ -34,6 +34,8 @@ HOSTILE = [
     ("require", r"\(\require{https://evil.example/x.js}\)", COMMAND.format("require")),
     ("tooltip", r"\(\mathtip{x}{the answer}\)", COMMAND.format("mathtip")),
     ("macro", r"\(\def\x{y}\x\)", COMMAND.format("def")),
+    ("space that moves text over the card", r"\(\hspace{-50em}\text{Yes, safe}\)", COMMAND.format("hspace")),
+    ("huge text", r"\(\Huge\text{Yes}\)", COMMAND.format("Huge")),
     ("unknown command", r"\(\foo{x}\)", COMMAND.format("foo")),
     ("closing delimiter inside braces", r"\( {\)} \href{javascript:x}{y} \)", COMMAND.format("href")),
     ("delimiters as entities", r"&#92;(\href{javascript:x}{y}&#92;)", COMMAND.format("href")),

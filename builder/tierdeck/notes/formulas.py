@@ -19,9 +19,10 @@ import re
 from tierdeck.errors import shown
 
 # Letters and symbols (Greek, Hebrew, operators, relations, arrows, dots, accents), layout (fractions, roots,
-# matrices, spacing, sizes of delimiters), fonts and text, AMS and mathtools additions, colour by name,
+# matrices, fixed spacing, sizes of delimiters), fonts and text, AMS and mathtools additions, colour by name,
 # mhchem's \ce and \pu, cancel and braket. Nothing that makes a link, sets CSS or an id/class, loads
-# anything, defines macros, or shows a tooltip.
+# anything, defines macros, or shows a tooltip; and, as for inline CSS, nothing that moves or resizes
+# content at will (\hspace, \kern, \raise with any length, \Huge).
 ALLOWED_COMMANDS = frozenset(
     """
     alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa varkappa lambda mu nu xi
@@ -45,7 +46,9 @@ ALLOWED_COMMANDS = frozenset(
     sideset prescript boxed
     begin end hline hdashline cline
     quad qquad thinspace medspace thickspace negthinspace negmedspace negthickspace enspace space
-    hspace kern mkern mskip hskip phantom hphantom vphantom smash mathstrut strut
+    phantom hphantom vphantom smash mathstrut strut tag notag nonumber
+    mathop mathbin mathrel mathord mathopen mathclose mathpunct mathinner
+    clubsuit diamondsuit heartsuit spadesuit flat natural sharp bigstar mho eth
     cdot cdots ldots dots dotsb dotsc dotsi dotsm dotso vdots ddots centerdot bullet circ ast star
     times div pm mp setminus smallsetminus cap cup sqcap sqcup uplus vee wedge lor land lnot neg oplus
     ominus otimes oslash odot dagger ddagger amalg wr diamond triangleleft triangleright bigtriangleup
