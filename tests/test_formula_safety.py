@@ -97,12 +97,12 @@ def test_formula_safety__check_refuses_it_at_file_and_line(mini, what, text, mes
             back: '{text}'
         """,
     )
-    for command in (("check", "--strict"), ("build",)):
+    for command in (("check", "--strict"), ("build",), ("preview",)):
         result = mini.run(*command)
         assert result.exit_code == 1
         assert f"cards/a.yaml:7: cards[0].back: {message}\n" in result.stderr
         assert "Traceback" not in result.output
-    assert not (mini.root / "dist" / "mini.apkg").exists()
+    assert not (mini.root / "dist" / "mini.apkg").exists() and not (mini.root / "preview").exists()
 
 
 def test_formula_safety__text_shown_outside_the_cards_is_defused_too():
