@@ -120,6 +120,22 @@ def test_files__a_read_only_decks_folder_leaves_package_lock_and_manifest_as_the
     assert sorted(p.name for p in dist.iterdir()) == ["manifest.json", "mini.apkg"]  # no temporary file left
 
 
+def test_files__stale_leftovers_in_decks_and_preview_are_swept_too(built):
+    old = time.time() - 2 * files.STALE_SECONDS
+    leftovers = [
+        built.root / "decks" / f"{files.TEMP_PREFIX}mini.lock.x1",
+        built.root / "preview" / "cards" / f"{files.TEMP_PREFIX}abc.js.x2",
+        built.root / "preview" / f"{files.TEMP_PREFIX}index.js.x3",
+    ]
+    for path in leftovers:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half")
+        os.utime(path, (old, old))
+    built.edit("cards/a.yaml", "They resorb bone.", "They resorb bone matrix.")
+    assert built.run("build").exit_code == 0 and built.run("preview").exit_code == 0
+    assert [p for p in leftovers if p.exists()] == []
+
+
 def test_files__stale_leftovers_of_killed_runs_are_swept_fresh_ones_kept(built):
     dist = built.root / "dist"
     stale_dir, stale_file, fresh = (dist / f"{files.TEMP_PREFIX}{n}" for n in ("mini.apkg.a1", "mini.apkg.b2", "c3"))

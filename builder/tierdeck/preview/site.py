@@ -57,6 +57,8 @@ def write_site(report: Report, out_dir: Path, memo: dict[str, list[Chunk]] | Non
         raise files.output_error(exc, out_dir) from exc
     for folder in ("assets", *DATA_FOLDERS):  # written and pruned: never through a link out of the preview
         files.inside(out_dir, out_dir / folder)
+        files.sweep(out_dir / folder)  # what a killed run left half-written
+    files.sweep(out_dir)
     per_deck = chunks(report, out_dir, memo)
     _copy_assets(out_dir)
     _copy_media(report, out_dir)

@@ -179,6 +179,8 @@ def _write_packages(
     if progress:
         progress(done, total)
     kept = "packages and lock files already there were left as they were"
+    for folder in {r.identity.lock_path.parent for r in report.decks}:
+        files.sweep(folder)  # a lock file staged by a killed build (dist/ is swept as each package is written)
     with files.Replacement() as replacement:
         for result in report.decks:
             stamps = result.stamps
