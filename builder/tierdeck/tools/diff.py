@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tierdeck import files
 from tierdeck.errors import UsageError
 from tierdeck.notes.expand import AUTO_TAG_PREFIXES
 from tierdeck.notes.render import plain_text
@@ -91,7 +92,8 @@ def read_side(spec: str, root: Path) -> list[DeckSide]:
         return [_read_apkg(path)]
     if spec == ".":
         return _read_project(root)
-    with tempfile.TemporaryDirectory(prefix="tierdeck-diff-") as tmp:
+    files.sweep(Path(tempfile.gettempdir()))  # exports of killed diffs
+    with tempfile.TemporaryDirectory(prefix=f"{files.TEMP_PREFIX}diff-") as tmp:
         _export_revision(spec, root, Path(tmp))
         return _read_project(Path(tmp), cache=False)  # a cache in a folder about to be deleted is waste
 
