@@ -263,3 +263,25 @@ def test_cache__random_bit_flips_never_change_a_package(sample):
         result = sample.run("build", env=epoch)
         assert result.exit_code == 0, (trial, victim, result.stderr)
         assert (sample.root / "dist/sample.apkg").read_bytes() == cold, (trial, victim.relative_to(folder), bit)
+
+
+def test_cache__a_cache_folder_that_is_a_link_elsewhere_is_not_used(sample, tmp_path):
+    """A repository can carry `.tierdeck-cache` as a symbolic link: tierdeck writes nothing through it."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (sample.root / cache.CACHE_DIR).symlink_to(elsewhere, target_is_directory=True)
+    assert sample.run("build").exit_code == 0
+    assert sample.run("check").exit_code == 0
+    assert list(elsewhere.iterdir()) == []
+    assert (sample.root / "dist/sample.apkg").is_file()
+
+
+def test_cache__an_authentic_record_of_another_shape_is_a_miss(sample):
+    """Even an entry this machine wrote is checked for its shape before use (a miss, never a crash)."""
+    sample.run("check")
+    folder = sample.root / cache.CACHE_DIR / "records"
+    store = cache.Cache(sample.root)
+    for entry in folder.rglob("*.json"):
+        store.put_bytes("records", entry.stem, cache.encode(["not", "a", "record"]))
+    result = sample.run("check")
+    assert result.exit_code == 0 and result.stdout.startswith("sample: 13 cards")

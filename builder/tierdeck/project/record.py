@@ -71,8 +71,8 @@ class Record:
         if not self.cache.enabled:
             return None
         stored = self.cache.get("records", self.name)
-        if stored is None:
-            return None
+        if not (isinstance(stored, tuple) and len(stored) == 3 and isinstance(stored[0], dict)):
+            return None  # none, or of another shape: recomputed, never trusted
         files, listings, value = stored
         for path, digest in files.items():
             if _digest(Path(path)) != digest:
