@@ -58,6 +58,21 @@ def card_files_below(folder: Path, root: Path) -> list[Path]:
     )
 
 
+def shipped_folders(root: Path, entries: list[str]) -> list[Path]:
+    """The folders a manifest's `media:` names that lie inside the project: shipped whole, every file as named."""
+    root = root.resolve()
+    return [p for p in ((root / entry).resolve() for entry in entries) if p.is_relative_to(root)]
+
+
+def shipped_paths(folders: list[Path]) -> list[Path]:
+    """Every file directly in `folders` (a manifest's `media:`), hidden files skipped, sorted."""
+    found: list[Path] = []
+    for folder in folders:
+        if folder.is_dir():
+            found += sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return found
+
+
 def manifest_paths(root: Path, manifests: list[Path] | None) -> list[Path]:
     """The manifests named (checked to exist), or every manifest of the project when none is."""
     if not manifests:

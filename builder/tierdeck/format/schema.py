@@ -67,6 +67,15 @@ class Manifest(_Model):
     require_evidence: bool = Field(
         False, description="`tierdeck check --strict` requires an evidence level on every card of this deck."
     )
+    media: list[Text] = Field(
+        default_factory=list,
+        description="Folders whose every file is shipped under its own name, shown by a card or not (an imported "
+        "deck's media: what its note types load, like _style.css). Relative to the project root.",
+    )
+    legacy_lint: bool = Field(
+        False,
+        description="Apply the authoring lint to imported cards not edited since the import too (off: one summary).",
+    )
 
 
 class Evidence(_Model):
@@ -100,8 +109,10 @@ class _Card(_Model):
     notetype: Slug | None = Field(
         None, description="The note type to fill (a built-in or one in notetypes/); defaults to the card type's own."
     )
-    format: Literal["markdown", "html"] = Field(
-        "markdown", description="How the card's text is written: markdown (default) or HTML, e.g. from an import."
+    format: Literal["markdown", "html", "anki"] = Field(
+        "markdown",
+        description="How the card's text is written: markdown (default), HTML, or anki: an imported note's HTML, sent "
+        "to students exactly as written (not sanitised; media paths resolved).",
     )
     guid: Guid | None = Field(
         None, description="The note's GUID in Anki, kept from an imported deck; used instead of the derived one."

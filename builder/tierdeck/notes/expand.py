@@ -102,7 +102,8 @@ class _Fields:
     def __init__(self, ref: CardRef, media: MediaResolver | None):
         self.ref = ref
         self.resolver = media
-        self.html = ref.card.format == "html"
+        self.html = ref.card.format != "markdown"
+        self.verbatim = ref.card.format == "anki"  # an imported note's HTML: the instructor's, sent as written
         self.media: list[MediaFile] = []
         self.problems: list[Diagnostic] = []
 
@@ -114,7 +115,7 @@ class _Fields:
         """`text` at `path` in the card file as safe HTML with its media packed."""
         if text is None:
             return ""
-        html, problems = _render(text, self.html)
+        html, problems = (text, ()) if self.verbatim else _render(text, self.html)
         if self.resolver is not None and self.resolver.references(html):
             html, found, media_problems = self.resolver.rewrite(html, self.ref.file)
             self.media += found
@@ -172,9 +173,18 @@ def expand(
             evidence, at = ref.evidence, ("evidence",)
         note_html = f.at(evidence.note, (*at, "note")) if evidence is not None and evidence.note else ""
         part_extra = extra if part.extra is None else part.extra
-        fields["Extra"] = _extra_html(evidence, note_html, part_extra, ref.collapse_extra)
-        fields["Source"] = source
-        fields["CardId"] = part.key
+        # a note type's own field of the same name, given under `fields:`, is never overwritten by a card key
+        own = part.fields if card.type == "note" else {}
+        if "Extra" not in own:
+            fields["Extra"] = _extra_html(evidence, note_html, part_extra, ref.collapse_extra)
+        elif card.extra is not None or card.evidence is not None:
+            f.problem(("extra",), "the card gives 'Extra' under fields: and extra or evidence too; keep one")
+        if "Source" not in own:
+            fields["Source"] = source
+        elif card.source is not None:
+            f.problem(("source",), "the card gives 'Source' under fields: and source: too; keep one")
+        if "CardId" not in own:
+            fields["CardId"] = part.key
         values = _fill(notetype, fields, part, f)
         ordinals = card_ordinals(notetype, dict(zip(notetype.fields, values, strict=True)))
         if not ordinals:

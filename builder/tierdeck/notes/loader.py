@@ -253,6 +253,17 @@ def _card_paths(deck: Deck) -> tuple[list[Path], list[Diagnostic]]:
                 f"'{shown(entry)}' does not exist; give a card file or folder relative to the project root (the "
                 "folder holding decks/)"
             )
+    for index, entry in enumerate(deck.manifest.media):
+        target, where = (root / entry).resolve(), ("media", index)
+        if not target.is_relative_to(root) or not target.is_dir():
+            problems.append(
+                Diagnostic(
+                    deck.manifest_path,
+                    f"{format_path(where)}: '{shown(entry)}' is not a folder inside the project; give a folder of media "
+                    "relative to the project root (e.g. cards/<deck>/media), or remove the entry",
+                    path=where,
+                )
+            )
     return list(dict.fromkeys(files)), problems
 
 

@@ -4,6 +4,12 @@ An author writes `![Osteoclast](images/osteoclast.png)` or `[sound:audio/korotko
 card file. Anki wants media as bare file names in one flat folder shared by every deck a student has, so
 each file is packed as `<name>-<content hash>.<ext>`: unique across decks, and a changed file gets a new
 name (and so reaches students, whose Anki never overwrites a media file it already has).
+
+A deck's manifest may list folders under `media:` (an imported deck's `media/` folder): every file in
+them is shipped under its own name, whether a card shows it or not, since a note type's templates and
+CSS load files by name (`_style.css`, `_font.woff2`, Anki's convention for such files) and an imported
+note's fields name them as Anki stored them. Current Anki renames an incoming file whose name it
+already holds with other bytes (and rewrites the notes that show it), so a changed file still arrives.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from urllib.parse import unquote
 
 from tierdeck.cache import storable
 from tierdeck.errors import relative
+from tierdeck.format.layout import shipped_paths
 from tierdeck.format.schema import slugify
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
@@ -44,7 +51,9 @@ def packed_name(path: Path, data: bytes) -> str:
 
 
 def same_bytes(media: MediaFile) -> bool:
-    """Whether the file still holds the bytes its packed name was made from."""
+    """Whether the file still holds the bytes its packed name was made from (a shipped file: still there)."""
+    if media.name == media.path.name:  # shipped under its own name: the note names it whatever its bytes
+        return media.path.is_file()
     try:
         return packed_name(media.path, media.path.read_bytes()) == media.name
     except OSError:
@@ -54,9 +63,11 @@ def same_bytes(media: MediaFile) -> bool:
 class MediaResolver:
     """Resolves a deck's media references, refusing anything outside its card folders."""
 
-    def __init__(self, roots: list[Path], project: Path | None = None):
+    def __init__(self, roots: list[Path], project: Path | None = None, shipped: list[Path] = ()):  # type: ignore[assignment]
         self.roots = [r.resolve() for r in roots]
         self.project = project
+        # folders the deck ships whole (manifest `media:`): their files keep their own names, of any kind
+        self.shipped = [r.resolve() for r in shipped]
         self._seen: dict[Path, MediaFile] = {}
 
     @staticmethod
@@ -104,16 +115,23 @@ class MediaResolver:
                 f"{kind} '{src}' uses '\\', which is not a folder separator here; use / in paths, e.g. "
                 f"'{given.replace(chr(92), '/')}' (it works on Windows too)"
             )
-        if not any(target.is_relative_to(root) for root in self.roots):
+        if not any(target.is_relative_to(root) for root in [*self.roots, *self.shipped]):
             return None, (
                 f"{kind} '{src}' lies outside the deck's card folders; keep {kind}s next to the cards "
                 f"(e.g. in an {'images' if kind == 'image' else 'audio'}/ folder beside the card file)"
             )
         if not target.is_file():
             return None, f"{kind} '{src}' not found (looked for {relative(candidate, self.project)}); check the file name and path"
+        if any(target.parent == root for root in self.shipped):
+            return self._seen.setdefault(target, MediaFile(target.name, target)), None
         if target.suffix.lower() not in suffixes:
             return None, f"{kind} '{src}' is not a supported {kind} file; use one of {', '.join(suffixes)}"
         media = self._seen.get(target)
         if media is None:
             media = self._seen[target] = MediaFile(packed_name(target, target.read_bytes()), target)
         return media, None
+
+
+def shipped_files(folders: list[Path]) -> list[MediaFile]:
+    """Every file directly in `folders` (a manifest's `media:`), under its own name; hidden files skipped."""
+    return [MediaFile(p.name, p) for p in shipped_paths(folders)]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tierdeck.cache import Cache, file_digest
 from tierdeck.cache import key as cache_key
-from tierdeck.format.layout import NOTETYPES_DIR, card_files_below, discover
+from tierdeck.format.layout import NOTETYPES_DIR, card_files_below, discover, shipped_folders, shipped_paths
 
 if TYPE_CHECKING:
     from tierdeck.project.report import Report
@@ -29,7 +29,7 @@ def _digest(path: Path) -> str:
         return _MISSING
 
 
-def _listings(root: Path, card_folders: list[Path]) -> dict[str, list[str]]:
+def _listings(root: Path, card_folders: list[Path], media_folders: list[Path] = ()) -> dict[str, list[str]]:  # type: ignore[assignment]
     """The folder listings a run depends on, as they are now."""
     listings = {
         "decks": [p.name for p in discover(root)] + sorted(p.name for p in (root / "decks").glob("*.lock")),
@@ -37,6 +37,8 @@ def _listings(root: Path, card_folders: list[Path]) -> dict[str, list[str]]:
     }
     for folder in card_folders:
         listings[f"cards:{folder}"] = [str(p) for p in card_files_below(folder, root)]
+    for folder in media_folders:  # a manifest's `media:` ships every file there
+        listings[f"media:{folder}"] = [str(p) for p in shipped_paths([folder])]
     return listings
 
 
@@ -45,17 +47,21 @@ def inputs_of(report: Report) -> tuple[dict[str, str], dict[str, list[str]]]:
     root = report.root
     files: set[Path] = set(discover(root)) | set((root / "decks").glob("*.lock"))
     folders: set[Path] = set()
+    media_folders: set[Path] = set()
     for notetype in (report.notetypes or {}).values():
         files.update(notetype.sources)
     for result in report.all_decks:
         files.add(result.deck.manifest_path)
         files.update(result.deck.files)
         files.update(m.path for note in result.notes for m in note.media)
+        shipped = shipped_folders(root, result.deck.manifest.media)
+        files.update(shipped_paths(shipped))
+        media_folders.update(shipped)
         for entry in result.deck.manifest.cards:
             target = (root / entry).resolve()
             if target.is_dir():
                 folders.add(target)
-    return {str(p): _digest(p) for p in sorted(files)}, _listings(root, sorted(folders))
+    return {str(p): _digest(p) for p in sorted(files)}, _listings(root, sorted(folders), sorted(media_folders))
 
 
 class Record:
@@ -78,7 +84,8 @@ class Record:
             if _digest(Path(path)) != digest:
                 return None
         folders = [Path(name.split(":", 1)[1]) for name in listings if name.startswith("cards:")]
-        if _listings(self.root, folders) != listings:
+        media = [Path(name.split(":", 1)[1]) for name in listings if name.startswith("media:")]
+        if _listings(self.root, folders, media) != listings:
             return None
         return value
 

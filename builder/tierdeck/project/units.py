@@ -23,6 +23,7 @@ from tierdeck import workers
 from tierdeck.cache import Cache, decode, encode, file_digest, storable
 from tierdeck.cache import key as cache_key
 from tierdeck.errors import Diagnostic
+from tierdeck.format.layout import shipped_folders
 from tierdeck.lint.file import LintUnit, lint_file
 from tierdeck.notes.expand import NoteSpec, expand
 from tierdeck.notes.loader import CardId, Deck, file_cards
@@ -55,7 +56,7 @@ def compile_file(deck: Deck, file: Path, lint: bool = False) -> FileUnit:
     unit = FileUnit()
     checked, cards, unit.problems = file_cards(deck, file)
     unit.ids = [(ref.card.id, file, ref.index) for ref in checked]
-    resolver = MediaResolver(card_roots(deck), deck.root)
+    resolver = MediaResolver(card_roots(deck), deck.root, media_roots(deck))
     for ref in cards:
         notes, found = expand(deck.manifest.id, ref, deck.notetypes, resolver)
         unit.notes += notes
@@ -78,6 +79,11 @@ def card_roots(deck: Deck) -> list[Path]:
         path = (deck.root / entry).resolve()
         roots.append(path if path.is_dir() else path.parent)
     return roots
+
+
+def media_roots(deck: Deck) -> list[Path]:
+    """The folders a deck ships whole (its manifest's `media:`), inside the project."""
+    return shipped_folders(deck.root, deck.manifest.media)
 
 
 def compile_deck(deck: Deck, cache: Cache | None = None, lint: bool = False) -> list[FileUnit]:

@@ -172,6 +172,8 @@ def _write_packages(
 ) -> None:
     """Each deck's package(s), its lock file (unless `locked` or `tiers`) and dist/manifest.json, put in place
     together once every one is written whole: a full disk or a read-only decks/ changes none of them."""
+    from tierdeck.format.layout import shipped_folders
+    from tierdeck.notes.media import shipped_files
     from tierdeck.release.apkg import Times, write_apkg
 
     total = sum(1 for r in report.decks for n in r.notes if not tiers or n.tier in tiers)
@@ -190,8 +192,10 @@ def _write_packages(
                 notes = [n for n in result.notes if tier is None or n.tier == tier]
                 name = result.deck.manifest.id + (f".{tier}" if tier else "")
                 path = out_dir / f"{name}.apkg"
+                shipped = shipped_files(shipped_folders(result.deck.root, result.deck.manifest.media))
                 try:
-                    staged = write_apkg(path, layout_of(result, tier), notes, times, [m for n in notes for m in n.media])
+                    media = [*shipped, *(m for n in notes for m in n.media)]
+                    staged = write_apkg(path, layout_of(result, tier), notes, times, media)
                     replacement.adopt(staged, path)
                     digest = hashlib.sha256(staged.read_bytes()).hexdigest()
                 except OSError as exc:
