@@ -484,14 +484,19 @@ def test_a_damaged_note(sample, tmp_path):
         f"edited.apkg: note '{first.guid}' has 1 field, but its note type 'Basic' has 2; in Anki, run Tools > Check "
         "Database, then export again"
     )
-    second = sample.notes[1]
-    path = collection_variant(
-        sample, tmp_path, sql("UPDATE notes SET guid = ? WHERE id = ?", args=(first.guid, second.note_id))
-    )
-    assert error(path) == (
-        f"edited.apkg: two notes (ids {first.note_id} and {second.note_id}) share the GUID '{first.guid}'; in Anki, run "
-        "Tools > Check Database (it gives one of them a new GUID), then export again"
-    )
+
+
+def test_a_modification_time_no_anki_writes_leaves_that_note_out(sample, tmp_path):
+    first = sample.notes[0]
+    huge = (1 << 63) - 1  # accepted before, it broke every later build with an OverflowError
+    path = collection_variant(sample, tmp_path, sql("UPDATE notes SET mod = ? WHERE guid = ?", args=(huge, first.guid)))
+    deck = read(path)
+    assert first.guid not in [n.guid for n in deck.notes] and len(deck.notes) == len(sample.notes) - 1
+    assert [w.message for w in deck.warnings] == [
+        f"note '{first.guid}' ('Which receptor?', deck 'Pharmacology::Receptors') has the modification time {huge} and "
+        f"the id {first.note_id}, which no Anki writes (times are seconds below 4294967296, ids below 9007199254740992), "
+        "so it was left out; in Anki, edit the note (that stamps it anew), then export again"
+    ]
 
 
 # --- size limits and bombs -----------------------------------------------------------------------------

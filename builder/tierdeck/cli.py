@@ -541,17 +541,19 @@ def new(ctx: click.Context, deck_id: str, name: str | None) -> None:
     type=click.Path(path_type=Path),
     help="The project folder to write or extend [default: the project here, else the current folder].",
 )
+@click.option("--strict", is_flag=True, help="Refuse the import (write nothing) if any note is left out or changed.")
 @click.pass_context
-def import_(ctx: click.Context, file: Path, out_dir: Path | None) -> None:
+def import_(ctx: click.Context, file: Path, out_dir: Path | None, strict: bool) -> None:
     """Bring an existing Anki deck into a project, keeping every student's review history.
 
     FILE is an Anki package (.apkg, from any Anki version) or a 'Notes in Plain Text' export (.txt).
     Subdecks become tiers; every note keeps its GUID and its note type (with Anki's id), so students
     who have the deck get no duplicates and lose no history. Importing a newer export of the same deck
     again updates the cards whose notes changed; nothing is renumbered or removed. A plain-text export
-    needs the note types (and media) already in the project, from an earlier .apkg import. What cannot
-    be carried over is listed per note; if anything fails, the project is left as it was. See
-    docs/migrating.md.
+    needs the note types (and media) already in the project, from an earlier .apkg import. A note that
+    cannot be carried over (a duplicate GUID, a note that makes no card) is left out and listed with
+    what to do in Anki; --strict refuses the import instead. If anything fails, the project is left as
+    it was. See docs/migrating.md.
 
     \b
     Example:
@@ -568,7 +570,7 @@ def import_(ctx: click.Context, file: Path, out_dir: Path | None) -> None:
         except UsageError:
             out_dir = Path.cwd()
     ctx.meta["tierdeck.root"] = out_dir.resolve()
-    report = import_deck(file, out_dir)
+    report = import_deck(file, out_dir, strict=strict)
     _print_diagnostics(report.warnings, report.root)
     for deck in report.decks:
         counts = ", ".join(

@@ -44,8 +44,11 @@ class ImportReport:
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
-def import_deck(source: Path, dest: Path, limits: Limits = Limits()) -> ImportReport:
-    """Write (or extend) the project in `dest` with the notes of the Anki package or text export `source`."""
+def import_deck(source: Path, dest: Path, limits: Limits = Limits(), strict: bool = False) -> ImportReport:
+    """Write (or extend) the project in `dest` with the notes of the Anki package or text export `source`.
+
+    A note that cannot be carried over is left out with a warning saying what to do in Anki; with
+    `strict`, any warning refuses the whole import instead."""
     if dest.exists() and not dest.is_dir():
         raise UsageError(f"{dest} is a file; name the project folder to write into with -o")
     deck = read(source, limits)
@@ -54,6 +57,16 @@ def import_deck(source: Path, dest: Path, limits: Limits = Limits()) -> ImportRe
     plan = Planner(deck, dest, report, notetypes).run()
     if plan.errors:
         raise InputError([*plan.errors, *deck.warnings])
+    if strict and (deck.warnings or plan.warnings):
+        found = [*deck.warnings, *(w for w in plan.warnings if isinstance(w, Diagnostic))]
+        located = [Diagnostic(source, w.message) for w in plan.warnings if isinstance(w, Located)]
+        raise InputError(
+            [
+                *(Diagnostic(d.file, d.message, d.line, d.path) for d in found),
+                *located,
+                Diagnostic(source, "--strict: the import was refused for the problems above, and nothing was written"),
+            ]
+        )
     now = build_time()
     staging = Staging(dest)
     try:

@@ -2,10 +2,10 @@
 
 Pure functions over plain data; where the card lands and what is written is `tierdeck.importing.plan`'s.
 
-- Fields keep their HTML byte for byte (`format: html`) unless no field has any markup, when markdown
-  would render them to themselves. Media references are rewritten to the files the import writes next to
-  the cards. What tierdeck never sends to a student (what its sanitiser removes: scripts, event handlers,
-  iframes, most inline CSS, Anki's [latex]) is taken out, and each removal is reported for its note.
+- Fields keep their HTML byte for byte (`format: anki`): the instructor's own markup, which tierdeck sends
+  to students as written (its sanitiser is for what authors write in tierdeck). Media references are
+  rewritten to the files the import writes next to the cards; the build packs those under their own
+  names again, so a student's note holds what it held in Anki.
 - A note keeps its own note type (with Anki's id) even when it becomes a tierdeck card type: a note of a
   Basic-shaped type (fields Front and Back, both filled) becomes `type: basic`, of a Cloze-shaped type
   (Text, and Back Extra or Extra) `type: cloze`; every other note `type: note` with its fields by name.
@@ -22,12 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tierdeck.format.schema import TAG_PATTERN, slugify
-from tierdeck.notes.render import needs_markdown, plain_text, render
+from tierdeck.notes.render import plain_text
 from tierdeck.portable.cloze import CLOZE_RE
 
 # The tier of notes that sit in the top deck itself: tierdeck puts every card in a tier's subdeck.
 TOP_DECK_TIER = "General"
-_SHOWS_NOTHING = "shows nothing once rendered"
 _IMG = re.compile(r"""<img\b(?:[^<>"']|"[^"<]*"|'[^'<]*')*>""", re.IGNORECASE)
 _SRC = re.compile(r"""(\s)src\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 _SOUND = re.compile(r"\[sound:([^\[\]]+)\]")
@@ -61,22 +60,13 @@ class CardBody:
 
 
 def carry_field(raw: str, link: MediaLink) -> Carried:
-    """`raw` Anki HTML as tierdeck keeps it: media linked, what the sanitiser refuses taken out."""
+    """`raw` Anki HTML as the card keeps it: verbatim (`format: anki`) but for its media, linked to their files."""
     problems: list[str] = []
     text = _CONTROL.sub("", raw)
     if text != raw:
         problems.append("it held invisible control characters, which the import left out")
     text = _link_media(text, link, problems)
-    rendered, found = render(text, as_html=True)
-    refused = [p for p in found if not p.startswith(_SHOWS_NOTHING)]
-    if refused:
-        text = rendered
-        problems += [f"{p.split('; ')[0]}, so the import took it out" for p in refused]
-        if any(p.startswith(_SHOWS_NOTHING) for p in render(text, as_html=True)[1]):  # nothing visible is left
-            return Carried(None, tuple(problems))
-    elif found:  # empty, spaces, or markup that shows nothing (Anki counts such a field as empty too)
-        return Carried(None, tuple(problems))
-    return Carried(text, tuple(problems))
+    return Carried(text or None, tuple(problems))
 
 
 def _link_media(text: str, link: MediaLink, problems: list[str]) -> str:
@@ -134,9 +124,7 @@ def card_body(fields: tuple[str, ...], cloze: bool, carried: dict[str, Carried])
     else:
         kind = "note"
         keys = {"fields": {name: texts[name] for name in fields if name in texts}}
-    written = list(keys["fields"].values()) if kind == "note" else list(keys.values())
-    format_ = {"format": "html"} if any(needs_markdown(t) for t in written) else {}
-    return CardBody(kind, {**format_, **keys}, problems)
+    return CardBody(kind, {"format": "anki", **keys}, problems)
 
 
 def id_base(fields: tuple[str, ...]) -> str:

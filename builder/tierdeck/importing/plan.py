@@ -40,13 +40,16 @@ from tierdeck.importing.mapping import (
     unique,
 )
 from tierdeck.importing.writer import Flow, FlowMap, dump
-from tierdeck.notes.media import IMAGE_SUFFIXES, SOUND_SUFFIXES
 from tierdeck.notes.notetypes import NoteTypes, builtin
+from tierdeck.notes.render import plain_text
 from tierdeck.portable.model import ImportedDeck, NoteIn, NoteTypeIn
 from tierdeck.portable.notetype import NoteType
+from tierdeck.portable.templates import TemplateError, card_ordinals
 from tierdeck.project.report import Report
 
 CARDS_DIR = "cards"
+# About this much field text per card file, then the import goes on in the next (quoting can double it; 5 MB is the limit).
+SPLIT_BYTES = 2_000_000
 MEDIA_DIR = "media"
 # The keys of a card the import writes; any other key on an existing card is the author's and is kept.
 IMPORTED_KEYS = ("type", "id", "guid", "notetype", "tier", "format", "tags", "front", "back", "text", "extra", "fields")
@@ -59,6 +62,8 @@ NOTETYPE_COMMENT = (
     "Imported from Anki by 'tierdeck import'. 'id' is Anki's: students' notes of this type are matched by it,\n"
     "so keep it. Templates and CSS may change freely; fields and template names may not (docs/migrating.md)."
 )
+# What makes a template active content (tierdeck's own note types hold none): scripts, handlers, frames.
+_ACTIVE = re.compile(r"<script\b|<iframe\b|<object\b|<embed\b|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
 _SRC_UNSAFE = re.compile(r"[%\"&<>'\s]")
 # An apkg note's Anki modification time, or None for a plain-text export.
 Seed = tuple[str | None, int | None, int | None]  # (guid, mtime, Anki note id)
@@ -86,6 +91,11 @@ class DeckPlan:
     seeds: dict[str, Seed] = field(default_factory=dict)  # card id -> note identity, for cards new to the project
     counts: Counter = field(default_factory=Counter)  # new, updated, unchanged, kept
     listed: bool = True  # whether the manifest's `cards:` lists card_folder
+    shipped: bool = False  # whether the manifest's `media:` lists card_folder/media (set when the import needs it)
+
+    @property
+    def media_folder(self) -> str:
+        return f"{self.card_folder}/{MEDIA_DIR}"
 
 
 @dataclass
@@ -130,7 +140,8 @@ class Planner:
         self._existing: dict[str, _Existing] = {}
         self._manifests: dict[str, dict] = {}  # deck id -> manifest data
         self._notetypes: dict[int | str, tuple[str, tuple[str, ...], bool] | None] = {}
-        self._media_used: set[str] = set()
+        self._kept_media: list[str] = []
+        self._sizes: dict[str, int] = {}  # card files: about how many bytes of YAML they hold
         self._read_project()
 
     # --- the project as it is ------------------------------------------------------------------------
@@ -158,6 +169,10 @@ class Planner:
                 folder or f"{CARDS_DIR}/{deck_id}",
                 [{"id": t.id, "title": t.title} for t in result.deck.manifest.tiers],
                 listed=folder is not None,
+            )
+            plan.shipped = any(
+                (self.root / entry).resolve() == (self.root / plan.media_folder).resolve()
+                for entry in result.deck.manifest.media
             )
             self.plan.decks[deck_id] = plan
             for note in result.notes:
@@ -230,11 +245,16 @@ class Planner:
                 "tiers": [FlowMap(t) for t in deck.tiers],
                 "cards": Flow([deck.card_folder]),
             }
+            if deck.shipped:
+                data["media"] = Flow([deck.media_folder])
             self.plan.files[deck.manifest] = dump(data, MANIFEST_COMMENT)
         else:
             # rewritten whole: its opening comment lines are kept, comments further down are not
-            data = {k: Flow(v) if k in ("cards", "tags", "previous_ids") else v for k, v in self._manifests[deck.id].items()}
+            lists = ("cards", "tags", "previous_ids", "media")
+            data = {k: Flow(v) if k in lists else v for k, v in self._manifests[deck.id].items()}
             data["tiers"] = [FlowMap(t) for t in deck.tiers]
+            if deck.shipped and deck.media_folder not in data.get("media", []):
+                data["media"] = Flow([*data.get("media", []), deck.media_folder])
             self.plan.files[deck.manifest] = dump(data, self._header(deck.manifest, ""))
 
     def _header(self, rel: str, new: str) -> str:
@@ -248,12 +268,15 @@ class Planner:
     def _tier_file(self, deck: DeckPlan, tier: str) -> str:
         """The card file new cards of a tier go to: the tier's existing file in the deck's folder, else a new one."""
         rel = self._tier_files.get((deck.id, tier))
-        if rel is None:
+        if rel is not None and rel not in self._sizes:
+            self._sizes[rel] = (self.root / rel).stat().st_size if (self.root / rel).is_file() else 0
+        if rel is None or self._sizes[rel] > SPLIT_BYTES:  # a big subdeck goes on in <tier>-2.yaml, ...
             rel, number = f"{deck.card_folder}/{tier}.yaml", 2
             while (self.root / rel).exists() or rel in self._data:
                 rel, number = f"{deck.card_folder}/{tier}-{number}.yaml", number + 1
             self._data[rel] = {"tier": tier, "cards": []}
             self._tier_files[(deck.id, tier)] = rel
+            self._sizes[rel] = 0
             if not deck.listed:  # the manifest names card files only: list the folder new files go to
                 data = self._manifests[deck.id]
                 self._manifests[deck.id] = {**data, "cards": [*data["cards"], deck.card_folder]}
@@ -386,6 +409,8 @@ class Planner:
         if 0 < notetype.sort_field < len(notetype.fields):
             data["sort_field"] = notetype.fields[notetype.sort_field]
         data["templates"] = templates
+        if any(_ACTIVE.search(t.front) or _ACTIVE.search(t.back) for t in notetype.templates):
+            data["scripts"] = "allowed"  # the instructor's templates, as students' Anki runs them today
         if "\r" in notetype.css or not notetype.css:
             data["css"] = notetype.css
         else:
@@ -397,8 +422,8 @@ class Planner:
     # --- media ----------------------------------------------------------------------------------------
 
     def _linker(self, deck: DeckPlan, card_file: str):
-        """The MediaLink for fields of cards in `card_file`: the package's media written to the deck's media/."""
-        media_folder = f"{deck.card_folder}/{MEDIA_DIR}"
+        """The MediaLink for fields of cards in `card_file`: the package's media, in the deck's media/ folder."""
+        media_folder = deck.media_folder
         relative = Path(os.path.relpath(self.root / media_folder, (self.root / card_file).parent)).as_posix()
 
         def link(name: str, kind: str) -> tuple[str | None, str | None]:
@@ -414,23 +439,47 @@ class Planner:
                             f"media), or copy the file into {media_folder}/",
                         )
                     )
-                return None, f"the {kind} '{shown(name)}' is not in the package"
+                return None, (
+                    f"the {kind} '{shown(name)}' is not in the package; in Anki, Tools > Check Media lists the notes "
+                    "missing files: add the file there (or to the card here) and import again"
+                )
             actual = found or on_disk
             assert actual is not None
-            self._media_used.add(actual)
-            suffixes = IMAGE_SUFFIXES if kind == "image" else SOUND_SUFFIXES
-            if Path(actual).suffix.lower() not in suffixes:
-                return None, (
-                    f"the {kind} '{shown(actual)}' is of a kind tierdeck does not pack (it packs {', '.join(suffixes)}); "
-                    f"convert it, put it in {media_folder}/ and add it to the field again"
-                )
-            if found is not None:
-                self.plan.files[f"{media_folder}/{found}"] = self.imported.media[found].data
-                self.plan.media_written.add(f"{media_folder}/{found}")
+            self._ship(deck)
             path = f"{relative}/{actual}"
             return (_SRC_UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", path) if kind == "image" else path), None
 
         return link
+
+    def _ship(self, deck: DeckPlan) -> None:
+        """List the deck's media/ folder under the manifest's `media:` (every file in it is shipped as named)."""
+        if not deck.shipped:
+            deck.shipped = True
+            self._manifest_changed(deck)
+
+    def _write_media(self) -> None:
+        """Every media file of the package into the media/ folder of each deck it filled; an author's file is kept."""
+        decks = [d for d in self.plan.decks.values() if d.counts["new"] or d.counts["updated"] or d.counts["unchanged"]]
+        for deck in decks if self.imported.media else []:
+            self._ship(deck)
+            for name, media in sorted(self.imported.media.items()):
+                rel = f"{deck.media_folder}/{name}"
+                path = self.root / rel
+                if path.is_file() and path.read_bytes() != media.data:
+                    self._kept_media.append(rel)
+                    continue
+                self.plan.files[rel] = media.data
+                self.plan.media_written.add(rel)
+        if self._kept_media:
+            self.plan.warnings.append(
+                Diagnostic(
+                    self.imported.source,
+                    f"{len(self._kept_media)} media file(s) of the project differ from the package's and were kept as "
+                    f"they are (e.g. {self._kept_media[0]}); to take the package's, delete the project's file and "
+                    "import again",
+                    level="warning",
+                )
+            )
 
     # --- notes ----------------------------------------------------------------------------------------
 
@@ -450,17 +499,7 @@ class Planner:
         for rel, data in self._data.items():
             if rel in self.plan.card_files:
                 self.plan.files[rel] = dump(data, self._header(rel, CARD_FILE_COMMENT))
-        unused = sorted(set(self.imported.media) - self._media_used)
-        if unused:
-            self.plan.warnings.append(
-                Diagnostic(
-                    self.imported.source,
-                    f"{len(unused)} media file(s) of the package are used by no note's fields (e.g. '{shown(unused[0])}'), "
-                    "so they were not carried over: tierdeck packs only media that cards show; a note type's CSS or "
-                    "templates that use them (a font, a logo) will miss them for students who get the deck new",
-                    level="warning",
-                )
-            )
+        self._write_media()
         return self.plan
 
     def _note(self, top_deck: DeckPlan, note: NoteIn) -> None:
@@ -483,6 +522,30 @@ class Planner:
             return
         values = (*note.fields, *[""] * (len(names) - len(note.fields)))
         title = split_deck(note.deck)[1]
+        where = f"{label} ({_first_words(values)}, deck '{shown(note.deck)}'{_nid(note)})"
+        if not self._makes_a_card(note, key, dict(zip(names, values, strict=True))):
+            self.plan.warnings.append(
+                Diagnostic(
+                    source,
+                    f"{where} makes no card: its note type shows none of its filled fields on a card's front (often an "
+                    "image the front shows is missing), so it was left out; in Anki, Tools > Empty Cards and Tools > "
+                    "Check Media list such notes: fill the field the front shows, or delete the note, then export again",
+                    level="warning",
+                )
+            )
+            return
+        if existing is not None and self._existing_type(existing) not in (None, key):
+            self.plan.warnings.append(
+                Diagnostic(
+                    source,
+                    f"{where} is card '{existing.card_id}' of note type '{self._existing_type(existing)}' in the project "
+                    f"but of note type '{key}' in the package; students' Anki would report it as conflicting and stop "
+                    "updating it, so it was left as the project has it; keep its old note type in Anki, or make it a new "
+                    "note (in Anki's browser: Notes > Create Copy, then delete the old note) and export again",
+                    level="warning",
+                )
+            )
+            return
         if existing is not None:
             deck = self.plan.decks[existing.deck]
             rel, card_id = existing.file, existing.card_id
@@ -524,6 +587,7 @@ class Planner:
             index = len(data["cards"])
             data["cards"].append(card)
             self.plan.card_files[rel] = data
+            self._sizes[rel] = self._sizes.get(rel, 0) + 200 + sum(len(v.encode()) for v in values) + len(note.fields) * 20
             deck.seeds[card_id] = (note.guid, note.mtime if not self.text else None, note.note_id)
             deck.counts["new"] += 1
             if "::" not in note.deck:
@@ -546,6 +610,20 @@ class Planner:
         for problem in problems:
             self.plan.warnings.append(Located(rel, ("cards", index), f"cards[{index}] ({label}): {problem}"))
 
+    def _makes_a_card(self, note: NoteIn, key: str, fields: dict[str, str]) -> bool:
+        """Whether Anki makes at least one card of `note` (a note type whose templates do not parse makes none)."""
+        notetype = self.imported.notetypes[note.notetype] if not self.text else self.notetypes.get(key)
+        if notetype is None or not notetype.templates:
+            return True
+        try:
+            return bool(card_ordinals(notetype, fields))  # type: ignore[arg-type]
+        except TemplateError:
+            return True  # the note type file reports its broken template itself
+
+    def _existing_type(self, existing: _Existing) -> str | None:
+        card = self.card_data(existing.file)["cards"][existing.index]
+        return card.get("notetype") if isinstance(card, dict) else None
+
     def _deck_warnings(self) -> None:
         for deck in self.plan.decks.values():
             if deck.counts["top"]:
@@ -558,6 +636,16 @@ class Planner:
                         f"'{shown(deck.name)}::{TOP_DECK_TIER}' (students who have them keep them where they are)",
                     )
                 )
+
+
+def _first_words(values: tuple[str, ...]) -> str:
+    """The start of a note's first field with text, as its author would recognise it in Anki's browser."""
+    text = next((plain_text(v[:1000]).strip() for v in values if plain_text(v[:1000]).strip()), "")
+    return f"'{shown(text, 40)}'" if text else "no text"
+
+
+def _nid(note: NoteIn) -> str:
+    return f", found in Anki's browser by 'nid:{note.note_id}'" if note.note_id is not None else ""
 
 
 def _leading_comments(lines: list[str]) -> int:

@@ -133,14 +133,30 @@ def read_collection(source: Path, db: Path, format: Format, limits: Limits) -> I
             )
             continue
         nid, guid = row[0], row[1]
-        if guid in guids:
-            fail(
-                source,
-                f"two notes (ids {guids[guid]} and {nid}) share the GUID '{shown(guid)}'; in Anki, run Tools > Check "
-                "Database (it gives one of them a new GUID), then export again",
-            )
-        guids[guid] = nid
         deck, problem = _deck_of(first_cards.get(nid), deck_rows)
+        if not 0 <= note.mtime < MAX_TIME or not 0 < nid < MAX_ID:  # type: ignore[operator]
+            warnings.append(
+                Diagnostic(
+                    source,
+                    f"note '{shown(guid)}' ({first_words(note.fields)}, deck '{shown(deck)}') has the modification time "
+                    f"{note.mtime} and the id {nid}, which no Anki writes (times are seconds below {MAX_TIME}, ids below "
+                    f"{MAX_ID}), so it was left out; in Anki, edit the note (that stamps it anew), then export again",
+                    level="warning",
+                )
+            )
+            continue
+        if guid in guids:
+            warnings.append(
+                Diagnostic(
+                    source,
+                    f"notes {guids[guid]} and {nid} share the GUID '{shown(guid)}' (students' Anki would take them for "
+                    f"one note), so the second ({first_words(note.fields)}, deck '{shown(deck)}') was left out; in Anki's "
+                    f"browser, search 'nid:{nid}', use Notes > Create Copy, delete the original, then export again",
+                    level="warning",
+                )
+            )
+            continue
+        guids[guid] = nid
         if problem:
             warnings.append(Diagnostic(source, f"note '{shown(guid)}' {problem}", level="warning"))
         notes.append(replace(note, deck=deck))
@@ -217,7 +233,7 @@ def _notetypes(source: Path, text: object) -> dict[int | str, NoteTypeIn]:
             fields=tuple(fields),
             templates=tuple(templates),
             css=_get(source, model, "css", str, where),
-            mtime=_get(source, model, "mod", int, where),
+            mtime=_sane_time(_get(source, model, "mod", int, where)),
             sort_field=_get(source, model, "sortf", int, where),
         )
     return out
@@ -250,6 +266,10 @@ def _first_cards(source: Path, conn: sqlite3.Connection) -> dict[int, tuple[int,
     return first
 
 
+# Past these a number cannot be an Anki time (seconds; year 2106) or id (milliseconds; what a double holds).
+MAX_TIME = 1 << 32
+MAX_ID = 1 << 53
+_TAGS = re.compile(r"<[^<>]*>")
 _NOTE_COLUMNS = (("id", int), ("guid", str), ("mid", int), ("mod", int), ("tags", str), ("flds", str))
 
 
@@ -273,6 +293,20 @@ def _note(source: Path, row: tuple, notetypes: dict[int | str, NoteTypeIn], limi
             f"{len(notetype.fields)}; in Anki, run Tools > Check Database, then export again",
         )
     return NoteIn(guid, mid, mod, fields, tuple(t for t in _TAG_SEPARATOR.split(tags) if t), "", nid)
+
+
+def _sane_time(mtime: int) -> int | None:
+    """An Anki modification time, or None (the import's own time) for one no Anki writes."""
+    return mtime if 0 <= mtime < MAX_TIME else None
+
+
+def first_words(fields: tuple[str, ...]) -> str:
+    """The start of a note's first field with text, quoted, as its author finds it in Anki's browser."""
+    for value in fields:
+        text = " ".join(_TAGS.sub(" ", value[:1000]).split())
+        if text:
+            return f"'{shown(text, 40)}'"
+    return "no text"
 
 
 def _count(number: int, noun: str) -> str:
