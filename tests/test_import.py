@@ -534,3 +534,50 @@ def _legacy_options():
     from anki.collection import ExportAnkiPackageOptions
 
     return ExportAnkiPackageOptions(with_scheduling=False, with_media=True, legacy=True)
+
+
+KILLER = """
+import os, signal, sys
+from tierdeck.importing import writer
+from tierdeck.cli import cli
+real, calls = os.replace, []
+def replace(a, b):
+    calls.append(a)
+    if len(calls) > int(os.environ["KILL_AFTER"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(a, b)
+writer.os.replace = replace
+cli(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("kill_after", [2, 6])
+def test_import__killed_while_moving_files_in_is_refused_by_check_and_finished_by_the_next_import(
+    sample, tmp_path, kill_after
+):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "2000000000"}
+    reference = tierdeck(tmp_path, "import", str(sample.legacy), "-o", "reference", env={"SOURCE_DATE_EPOCH": "2000000000"})
+    assert reference.exit_code == 0
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, "import", str(sample.legacy), "-o", "project"],
+        cwd=tmp_path,
+        env={**env, "KILL_AFTER": str(kill_after)},
+        capture_output=True,
+    )
+    assert killed.returncode == -9
+    project = Project(tmp_path / "project")
+    check = project.run("check")
+    assert check.exit_code == 1
+    assert check.stderr.splitlines()[0] == (
+        ".tierdeck-import.json: a 'tierdeck import' into this project stopped while moving its files into place, so "
+        "some card files are old and some new; run the import again (any 'tierdeck import' into this project finishes "
+        "the stopped one first)"
+    )
+    again = tierdeck(tmp_path, "import", str(sample.legacy), "-o", "project", env={"SOURCE_DATE_EPOCH": "2000000000"})
+    assert again.exit_code == 0, again.output
+    assert snapshot(project.root) == snapshot(tmp_path / "reference")
+    assert project.run("check").exit_code == 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -15,11 +15,15 @@ CARD_SUFFIXES = (".yaml", ".yml")
 NOTETYPES_DIR = "notetypes"  # a project's own note types, next to decks/ and cards/
 
 
+# Written by `tierdeck import` before it moves files into a project, removed when all are in place.
+IMPORT_JOURNAL = ".tierdeck-import.json"
+
+
 def find_root(start: Path) -> Path:
-    """The project root: the nearest folder at or above `start` that holds decks/."""
+    """The project root: the nearest folder at or above `start` that holds decks/ (or a stopped import's journal)."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        if (folder / "decks").is_dir():
+        if (folder / "decks").is_dir() or (folder / IMPORT_JOURNAL).is_file():
             return folder
     raise UsageError(
         f"no decks/ folder in {start} or any folder above it; run tierdeck inside a project "

@@ -22,7 +22,7 @@ from tierdeck.format.layout import NOTETYPES_DIR, discover
 from tierdeck.format.yamlio import Locator
 from tierdeck.importing.plan import DeckPlan, Located, Plan, Planner
 from tierdeck.importing.sources import read
-from tierdeck.importing.writer import Staging, check_reads_back
+from tierdeck.importing.writer import Staging, check_reads_back, finish
 from tierdeck.notes.notetypes import NoteTypes, project_notetypes
 from tierdeck.portable.lock import Lock, schema_hash, stamp
 from tierdeck.portable.safety import Limits
@@ -53,6 +53,7 @@ def import_deck(source: Path, dest: Path, limits: Limits = Limits(), strict: boo
         raise UsageError(f"{dest} is a file; name the project folder to write into with -o")
     deck = read(source, limits)
     dest = dest.resolve()
+    finish(dest)  # an import killed while moving its files in: its moves first
     report, notetypes = _current(dest)
     plan = Planner(deck, dest, report, notetypes).run()
     if plan.errors:

@@ -4,11 +4,13 @@ Every file an import writes is first written into a staging folder next to the p
 together with a copy of the project's own decks, note types and card folders, so the whole result can
 be validated (and its lock file computed) by the same code a build runs. Only when all of that
 succeeded are the new and changed files moved into the project; if a move fails, the files moved so
-far are put back, so the project is either updated entirely or left as it was.
+far are put back, and if the process is killed half-way, the journal it left makes the next import
+finish the moves (see `Staging`), so the project is either updated entirely or left as it was.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -19,6 +21,7 @@ import yaml
 
 from tierdeck.errors import OutputError
 from tierdeck.format import yamlio
+from tierdeck.format.layout import IMPORT_JOURNAL
 
 
 class Flow(list):
@@ -69,10 +72,18 @@ def _plain(value):
 
 
 class Staging:
-    """A folder next to the project where an import is written whole before anything in the project changes."""
+    """A folder next to the project where an import is written whole before anything in the project changes.
+
+    Moving the files in is journalled: before the first move, `.tierdeck-import.json` in the project
+    names the staging folder and every file to move (lock files last). Each move is one atomic rename, the
+    file it replaces copied first into a backup folder of an unpredictable name. A run killed half-way
+    leaves the journal: `check` and `build` refuse the half-done project, and the next import finishes
+    the moves (everything staged was validated before the first one) before doing its own.
+    """
 
     def __init__(self, dest: Path):
         self.dest = dest
+        sweep(dest)
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             self.root = Path(tempfile.mkdtemp(prefix=f".{dest.name}.import-", dir=dest.parent))
@@ -105,31 +116,38 @@ class Staging:
         return path
 
     def commit(self) -> None:
-        """Move every written file into the project; on any failure, put back what was there and raise."""
-        backup = self.root.with_name(self.root.name + ".old")
+        """Move every written file into the project; on a failure, put back what was there and raise."""
+        order = sorted(self.written, key=lambda rel: (rel.endswith(".lock"), rel))  # the locks last
+        backup = Path(tempfile.mkdtemp(prefix=f".{self.dest.name}.backup-", dir=self.dest.parent))
         moved: list[tuple[Path, Path | None]] = []  # (file in the project, its backup or None if it is new)
         created: list[Path] = []
+        journal = self.dest / IMPORT_JOURNAL
         try:
-            for rel in sorted(self.written):
+            self.dest.mkdir(parents=True, exist_ok=True)
+            _write_journal(journal, {"staging": self.root.name, "backup": backup.name, "files": order})
+            for rel in order:
                 target = self.dest / rel
                 for folder in reversed([*target.parents]):
                     if not folder.exists() and folder.is_relative_to(self.dest.parent):
                         folder.mkdir()
                         created.append(folder)
                 saved = None
-                if target.exists():
+                if target.is_file():
                     saved = backup / rel
                     saved.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(target, saved)
+                    shutil.copy2(target, saved)
                 moved.append((target, saved))
-                os.replace(self.root / rel, target)
+                os.replace(self.root / rel, target)  # atomic: the old file or the new one, never none
+            journal.unlink()
         except OSError as exc:
             for target, saved in reversed(moved):
-                target.unlink(missing_ok=True)
                 if saved is not None:
                     os.replace(saved, target)
+                else:
+                    target.unlink(missing_ok=True)
             for folder in reversed(created):
                 shutil.rmtree(folder, ignore_errors=True)
+            journal.unlink(missing_ok=True)
             raise OutputError(
                 f"cannot write {exc.filename or self.dest}: {exc.strerror or exc}; the project was left as it was "
                 "(free some space or check permissions, then import again)"
@@ -140,3 +158,60 @@ class Staging:
     def close(self) -> None:
         """Remove the staging folder (after a commit, or instead of one)."""
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _write_journal(path: Path, data: dict) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8") as out:
+        json.dump(data, out)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, path)
+
+
+def finish(dest: Path) -> bool:
+    """Finish the moves of an import into `dest` that was stopped half-way (its journal says which); True if any."""
+    journal = dest / IMPORT_JOURNAL
+    if not journal.is_file():
+        return False
+    try:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+        staging = dest.parent / data["staging"]
+        files = [str(f) for f in data["files"]]
+        backup = dest.parent / data["backup"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise OutputError(
+            f"{journal} is damaged ({exc}), so the stopped import it records cannot be finished; restore the project "
+            "from version control (git checkout .), delete the file, and import again"
+        ) from None
+    for rel in files:
+        source, target = staging / rel, dest / rel
+        if ".." in Path(rel).parts or Path(rel).is_absolute() or not staging.name.startswith(f".{dest.name}.import-"):
+            raise OutputError(f"{journal} names '{rel}' outside the project; delete it, and check the project in git")
+        if source.is_file():  # not moved yet; the ones already moved are gone from staging
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+    journal.unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+    if backup.name.startswith(f".{dest.name}.backup-"):
+        shutil.rmtree(backup, ignore_errors=True)
+    return True
+
+
+# A staging or backup folder no journal names and older than this is a killed run's: removed.
+STALE_SECONDS = 3600
+
+
+def sweep(dest: Path) -> None:
+    """Remove what killed imports left next to the project: staging and backup folders an hour old."""
+    import time
+
+    if not dest.parent.is_dir():
+        return
+    for prefix in (f".{dest.name}.import-", f".{dest.name}.backup-"):
+        for folder in dest.parent.glob(f"{prefix}*"):
+            try:
+                if folder.is_dir() and not folder.is_symlink() and time.time() - folder.stat().st_mtime > STALE_SECONDS:
+                    shutil.rmtree(folder, ignore_errors=True)
+            except OSError:
+                continue

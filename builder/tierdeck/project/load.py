@@ -16,7 +16,7 @@ from pathlib import Path
 from tierdeck.cache import Cache, remembered_digests
 from tierdeck.errors import Diagnostic, InputError, relative
 from tierdeck.format import yamlio
-from tierdeck.format.layout import discover, manifest_paths, project_root
+from tierdeck.format.layout import IMPORT_JOURNAL, discover, manifest_paths, project_root
 from tierdeck.lint.rules import duplicate_warnings, similar_definition_warnings
 from tierdeck.notes.expand import NoteSpec
 from tierdeck.notes.loader import Deck, check_unique_ids, read_deck
@@ -43,6 +43,17 @@ def load(
     is stored there otherwise (`tierdeck.units`); without, nothing is read from or written to it.
     """
     root = project_root(root, manifests)
+    if (root / IMPORT_JOURNAL).is_file():
+        raise InputError(
+            [
+                Diagnostic(
+                    root / IMPORT_JOURNAL,
+                    "a 'tierdeck import' into this project stopped while moving its files into place, so some card "
+                    "files are old and some new; run the import again (any 'tierdeck import' into this project "
+                    "finishes the stopped one first)",
+                )
+            ]
+        )
     units_cache = Cache(root) if cache else None
     notetypes, problems = project_notetypes(root)
     report = Report(root, notetypes=notetypes)
