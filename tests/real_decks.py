@@ -42,6 +42,7 @@ class RealDeck:
     """A teacher's collection, its package, and what went in (notes by GUID, note types by id, media by name)."""
 
     apkg: Path
+    text: Path  # the same notes as a 'Notes in Plain Text' export
     collection: Path
     fields: dict[str, list[str]]
     decks: dict[str, str]  # GUID -> deck of its first card
@@ -234,8 +235,12 @@ def build_deck(folder: Path, kind: str) -> RealDeck:
     apkg = folder / f"{kind}.apkg"
     options = ExportAnkiPackageOptions(with_scheduling=False, with_media=True, legacy=True)
     col.export_anki_package(out_path=str(apkg), options=options, limit=None)
+    text = folder / f"{kind}.txt"
+    col.export_note_csv(
+        out_path=str(text), limit=None, with_html=True, with_tags=True, with_deck=True, with_notetype=True, with_guid=True
+    )
     col.close()
-    return RealDeck(apkg, folder / "teacher" / "collection.anki2", fields, decks, tags, notetypes, media, left_out)
+    return RealDeck(apkg, text, folder / "teacher" / "collection.anki2", fields, decks, tags, notetypes, media, left_out)
 
 
 def package_media(apkg: Path) -> dict[str, bytes]:

@@ -581,3 +581,75 @@ def test_import__killed_while_moving_files_in_is_refused_by_check_and_finished_b
     assert snapshot(project.root) == snapshot(tmp_path / "reference")
     assert project.run("check").exit_code == 0
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_import__media_the_author_changed_are_never_reverted_nor_a_users_file_overwritten(sample, tmp_path):
+    project = imported(sample.legacy, tmp_path)
+    image = project.root / "cards" / "pharmacology" / "media" / "receptor.png"
+    image.write_bytes(b"the author's own redrawing")
+    result = tierdeck(tmp_path, "import", str(sample.legacy), "-o", "project")
+    assert result.exit_code == 0, result.output
+    assert image.read_bytes() == b"the author's own redrawing"
+    assert (
+        f"{sample.legacy}: warning: 1 media file(s) of the project differ from the package's and were kept as they are "
+        "(e.g. cards/pharmacology/media/receptor.png); to take the package's, delete the project's file and import again"
+    ) in result.stderr.splitlines()
+
+    mine = tmp_path / "mine" / "cards" / "pharmacology" / "media" / "receptor.png"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"a file of the user's")
+    assert tierdeck(tmp_path, "import", str(sample.legacy), "-o", "mine").exit_code == 0
+    assert mine.read_bytes() == b"a file of the user's"
+
+
+def test_import__a_note_whose_note_type_changed_keeps_its_card_and_says_why(sample, tmp_path):
+    project = imported(sample.legacy, tmp_path)
+    receptor = sample.notes[0]
+    reversed_id = next(nt.id for nt in sample.notetypes.values() if nt.name == "Basic (and reversed card)")
+    content = members(sample.legacy)
+    edit = sql("UPDATE notes SET mid = ?, mod = mod + 1 WHERE guid = ?", args=(reversed_id, receptor.guid))
+    content["collection.anki21"] = edit_collection(content["collection.anki21"], tmp_path / "work", edit)
+    write_zip(tmp_path / "changed.apkg", content)
+    before = snapshot(project.root)
+    result = tierdeck(tmp_path, "import", "changed.apkg", "-o", "project")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"changed.apkg: warning: note '{receptor.guid}' ('Which receptor?', deck 'Pharmacology::Receptors', found in "
+        f"Anki's browser by 'nid:{receptor.note_id}') is card 'which-receptor' of note type 'anki-basic' in the project "
+        "but of note type 'basic-and-reversed-card' in the package; students' Anki would report it as conflicting and "
+        "stop updating it, so it was left as the project has it; keep its old note type in Anki, or make it a new note "
+        "(in Anki's browser: Notes > Create Copy, then delete the old note) and export again"
+    ]
+    assert snapshot(project.root) == before
+    assert tierdeck(tmp_path, "import", "changed.apkg", "-o", "project", "--strict").exit_code == 1
+
+
+def test_import__a_note_that_makes_no_card_is_left_out_and_named(sample, tmp_path):
+    drug = sample.notes[3]
+    content = members(sample.legacy)
+    edit = sql("UPDATE notes SET flds = ? WHERE guid = ?", args=("\x1fBeta blocker\x1f", drug.guid))
+    content["collection.anki21"] = edit_collection(content["collection.anki21"], tmp_path / "work", edit)
+    write_zip(tmp_path / "nocard.apkg", content)
+    result = tierdeck(tmp_path, "import", "nocard.apkg", "-o", "project")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"nocard.apkg: warning: note '{drug.guid}' ('Beta blocker', deck 'Pharmacology', found in Anki's browser by "
+        f"'nid:{drug.note_id}') makes no card: its note type shows none of its filled fields on a card's front (often an "
+        "image the front shows is missing), so it was left out; in Anki, Tools > Empty Cards and Tools > Check Media "
+        "list such notes: fill the field the front shows, or delete the note, then export again"
+    ) in result.stderr.splitlines()
+    assert result.stdout.startswith("pharmacology: created project/decks/pharmacology.yaml (4 new)\n")
+    assert Project(tmp_path / "project").run("check", "--strict").exit_code == 0
+
+
+def test_import__a_big_subdeck_goes_on_in_further_card_files(sample, tmp_path, monkeypatch):
+    from tierdeck.importing import plan
+
+    monkeypatch.setattr(plan, "SPLIT_BYTES", 1)  # as a subdeck of 12,000 notes would against the real limit
+    project = imported(sample.legacy, tmp_path)
+    files = sorted(p.name for p in (project.root / "cards" / "pharmacology").glob("*.yaml"))
+    assert files == ["general-2.yaml", "general.yaml", "kinetics-clearance.yaml", "kinetics.yaml", "receptors.yaml"]
+    assert {len(yaml.safe_load((project.root / "cards" / "pharmacology" / f).read_text())["cards"]) for f in files} == {1}
+    col = teacher_copy(sample, tmp_path / "teacher")
+    assert import_package(col, built(project)) == ImportCounts(new=0, updated=0, duplicate=5, conflicting=0)
+    col.close()

@@ -90,3 +90,17 @@ def test_a_studied_student_keeps_every_review_and_one_edit_updates_one_note(deck
     changed = {g for g, f in fields(col).items() if f != before[g]}
     assert changed == {card["guid"]}
     col.close()
+
+
+@pytest.mark.parametrize("kind", ["source-extra", "occlusion", "markup", "scripts", "subdecks"])
+def test_the_text_export_of_the_same_deck_changes_nothing_and_builds_the_same_notes(kind, tmp_path):
+    deck = build_deck(tmp_path / "teacher-files", kind)
+    project, package, _ = imported(deck, tmp_path)  # the .apkg brings the note types and media a text export lacks
+    result = tierdeck(tmp_path, "import", str(deck.text), "-o", "project")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].endswith(f"({len(deck.fields)} unchanged)")
+    assert project.run("build", env={"SOURCE_DATE_EPOCH": "1900000000"}).exit_code == 0
+    col = open_collection(tmp_path / "new-student")
+    import_package(col, package)
+    assert fields(col) == deck.fields
+    col.close()
