@@ -34,7 +34,7 @@ from tierdeck.errors import Diagnostic, UsageError, shown
 from tierdeck.portable.collection import LEGACY_SCHEMA, check_schema, connect, read_collection, stored_version
 from tierdeck.portable.model import ImportedDeck, MediaIn
 from tierdeck.portable.references import missing_media
-from tierdeck.portable.safety import Budget, Limits, fail, media_name_problem
+from tierdeck.portable.safety import Budget, Limits, fail, media_name_problem, size
 
 LEGACY_1, LEGACY_2, LATEST = 1, 2, 3
 _COLLECTION = {LEGACY_1: "collection.anki2", LEGACY_2: "collection.anki21", LATEST: "collection.anki21b"}
@@ -167,13 +167,14 @@ def _copy(
     budget: Budget,
     limit: int,
     decompress: Decompress | None = None,
+    what: str = "the limit for one member",
 ) -> None:
-    """Decompress one member into `out`, bounded by `limit` and the package's budget."""
+    """Decompress one member into `out`, bounded by `limit` (`what` it is) and the package's budget."""
     try:
         with zf.open(member) as raw:
             stream = decompress(raw) if decompress else raw
             with stream:
-                budget.copy(stream, out, member, limit)
+                budget.copy(stream, out, member, limit, what)
     except _damage_errors():
         _member_damaged(source, member, "its compressed data cannot be read")
 
@@ -218,6 +219,19 @@ def _media(
             f"the package lists {len(entries):,} media files, more than the limit of {limits.max_media_files:,} for "
             "one import; split the deck in Anki and export the parts",
         )
+    # What the package declares its media decompress to bounds the memory they take: checked before any is read,
+    # and no member may outgrow its declared size (a current package's list, else the zip's own header)
+    declared = {
+        member: expected[0] if expected is not None else zf.getinfo(member).file_size
+        for member, _, expected in entries
+        if member in members
+    }
+    if sum(declared.values()) + budget.used > limits.max_total_bytes:
+        fail(
+            source,
+            f"the package's media files declare {size(sum(declared.values()))} together, over the limit of "
+            f"{size(limits.max_total_bytes)} for one import; split the deck in Anki and export the parts",
+        )
     media: dict[str, MediaIn] = {}
     members_of: dict[str, str] = {}
     for member, name, expected in entries:
@@ -242,7 +256,10 @@ def _media(
                 f"hold; the package is incomplete: {_EXPORT_AGAIN}",
             )
         data = io.BytesIO()
-        _copy(source, zf, member, data, budget, limits.max_member_bytes, zstd)
+        if declared[member] < limits.max_member_bytes:
+            _copy(source, zf, member, data, budget, declared[member], zstd, "the size the package declares for it")
+        else:
+            _copy(source, zf, member, data, budget, limits.max_member_bytes, zstd)
         if expected is not None and (len(data.getvalue()), hashlib.sha1(data.getvalue()).digest()) != expected:
             _member_damaged(source, member, "it does not match the size and checksum the media list records")
         media[name] = MediaIn(name, data.getvalue())

@@ -64,8 +64,8 @@ class Budget:
         self.limits = limits
         self.used = 0
 
-    def copy(self, stream: IO[bytes], out: IO[bytes], member: str, limit: int) -> None:
-        """Copy `stream` to `out`, failing as soon as it passes `limit` or the package's total."""
+    def copy(self, stream: IO[bytes], out: IO[bytes], member: str, limit: int, what: str = "the limit for one member") -> None:
+        """Copy `stream` to `out`, failing as soon as it passes `limit` (`what` it is) or the package's total."""
         written = 0
         while chunk := stream.read(_CHUNK):
             written += len(chunk)
@@ -73,8 +73,8 @@ class Budget:
             if written > limit:
                 fail(
                     self.source,
-                    f"the package member '{shown(member)}' decompresses to more than {size(limit)}, the limit for "
-                    "one member; this is not a deck Anki exported (it may be a zip bomb): do not import it",
+                    f"the package member '{shown(member)}' decompresses to more than {size(limit)}, {what}; this "
+                    "is not a deck Anki exported (it may be a zip bomb): do not import it",
                 )
             if self.used > self.limits.max_total_bytes:
                 fail(
