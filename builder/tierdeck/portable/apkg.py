@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import IO, NoReturn
 
@@ -46,6 +47,7 @@ _META = re.compile(rb"\x08([\x01-\x7f])")
 _EXPORT_AGAIN = "export the deck from Anki again"
 _REEXPORT_OLDER = "in Anki export the deck again with 'Support older Anki versions' checked"
 
+_MISMATCH = "it does not match the size and checksum the media list records"
 Decompress = Callable[[IO[bytes]], IO[bytes]]
 
 
@@ -167,14 +169,14 @@ def _copy(
     budget: Budget,
     limit: int,
     decompress: Decompress | None = None,
-    what: str = "the limit for one member",
+    over: Callable[[], NoReturn] | None = None,
 ) -> None:
-    """Decompress one member into `out`, bounded by `limit` (`what` it is) and the package's budget."""
+    """Decompress one member into `out`, bounded by `limit` (past it: `over`) and the package's budget."""
     try:
         with zf.open(member) as raw:
             stream = decompress(raw) if decompress else raw
             with stream:
-                budget.copy(stream, out, member, limit, what)
+                budget.copy(stream, out, member, limit, over)
     except _damage_errors():
         _member_damaged(source, member, "its compressed data cannot be read")
 
@@ -256,12 +258,13 @@ def _media(
                 f"hold; the package is incomplete: {_EXPORT_AGAIN}",
             )
         data = io.BytesIO()
-        if declared[member] < limits.max_member_bytes:
-            _copy(source, zf, member, data, budget, declared[member], zstd, "the size the package declares for it")
+        if declared[member] < limits.max_member_bytes:  # read no further than declared: memory stays bounded
+            over = partial(_member_damaged, source, member, _MISMATCH)
+            _copy(source, zf, member, data, budget, declared[member], zstd, over)
         else:
             _copy(source, zf, member, data, budget, limits.max_member_bytes, zstd)
         if expected is not None and (len(data.getvalue()), hashlib.sha1(data.getvalue()).digest()) != expected:
-            _member_damaged(source, member, "it does not match the size and checksum the media list records")
+            _member_damaged(source, member, _MISMATCH)
         media[name] = MediaIn(name, data.getvalue())
         members_of[name] = shown(member)
     return media

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, NoReturn
@@ -64,17 +65,21 @@ class Budget:
         self.limits = limits
         self.used = 0
 
-    def copy(self, stream: IO[bytes], out: IO[bytes], member: str, limit: int, what: str = "the limit for one member") -> None:
-        """Copy `stream` to `out`, failing as soon as it passes `limit` (`what` it is) or the package's total."""
+    def copy(
+        self, stream: IO[bytes], out: IO[bytes], member: str, limit: int, over: Callable[[], NoReturn] | None = None
+    ) -> None:
+        """Copy `stream` to `out`, failing as soon as it passes `limit` (with `over`, if given) or the package's total."""
         written = 0
         while chunk := stream.read(_CHUNK):
             written += len(chunk)
             self.used += len(chunk)
             if written > limit:
+                if over is not None:
+                    over()
                 fail(
                     self.source,
-                    f"the package member '{shown(member)}' decompresses to more than {size(limit)}, {what}; this "
-                    "is not a deck Anki exported (it may be a zip bomb): do not import it",
+                    f"the package member '{shown(member)}' decompresses to more than {size(limit)}, the limit for "
+                    "one member; this is not a deck Anki exported (it may be a zip bomb): do not import it",
                 )
             if self.used > self.limits.max_total_bytes:
                 fail(
