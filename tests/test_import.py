@@ -653,3 +653,36 @@ def test_import__a_big_subdeck_goes_on_in_further_card_files(sample, tmp_path, m
     col = teacher_copy(sample, tmp_path / "teacher")
     assert import_package(col, built(project)) == ImportCounts(new=0, updated=0, duplicate=5, conflicting=0)
     col.close()
+
+
+def test_import__the_preview_never_runs_what_an_imported_note_or_template_holds(tmp_path):
+    col = open_collection(tmp_path / "teacher")
+    models = col.models
+    quiz = models.new("Quiz")
+    for name in ("Front", "Back"):
+        models.add_field(quiz, models.new_field(name))
+    template = models.new_template("Card 1")
+    template["qfmt"] = "{{Front}}<script>window.ranImported = 1</script>"
+    template["afmt"] = "{{FrontSide}}<hr id=answer>{{Back}}"
+    models.add_template(quiz, template)
+    models.add(quiz)
+    note = col.new_note(models.by_name("Quiz"))
+    note["Front"], note["Back"] = '<b onmouseover="alert(1)">Heart</b> sounds?', "S1 and S2"
+    col.add_note(note, col.decks.id("Cardio::Auscultation"))
+    from anki.collection import ExportAnkiPackageOptions
+
+    options = ExportAnkiPackageOptions(with_scheduling=False, with_media=True, legacy=True)
+    col.export_anki_package(out_path=str(tmp_path / "quiz.apkg"), options=options, limit=None)
+    col.close()
+    project = imported(tmp_path / "quiz.apkg", tmp_path)
+    assert "\nscripts: allowed\n" in (project.root / "notetypes" / "quiz.yaml").read_text()
+    assert project.run("check", "--strict").exit_code == 0
+    assert project.run("preview").exit_code == 0
+    written = {p.name: p.read_text(errors="replace") for p in (project.root / "preview").rglob("*.js")}
+    assert [n for n, text in written.items() if "Heart" in text]
+    assert [n for n, text in written.items() if "onmouseover" in text or "ranImported" in text] == []
+    assert project.run("build").exit_code == 0
+    student = open_collection(tmp_path / "student")
+    import_package(student, project.root / "dist" / "cardio.apkg")
+    assert fields(student) == {note.guid: [note["Front"], note["Back"]]}  # students get the note as it was
+    student.close()

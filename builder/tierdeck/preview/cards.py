@@ -32,7 +32,7 @@ from tierdeck.cache import key as cache_key
 from tierdeck.errors import YamlPath, relative
 from tierdeck.format import yamlio
 from tierdeck.notes.expand import AUTO_TAG_PREFIXES, NoteSpec
-from tierdeck.notes.render import plain_text
+from tierdeck.notes.render import plain_text, sanitise
 from tierdeck.portable.templates import render_cards
 from tierdeck.preview.clientside import for_browser
 
@@ -127,6 +127,8 @@ def preview_cards(result: DeckResult, notes: list[NoteSpec], root: Path) -> list
         rendered = render_cards(note.notetype, note.fields, specials)
         if note.notetype.scripts:
             rendered = [replace(card, question=scriptless(card.question), answer=scriptless(card.answer)) for card in rendered]
+        elif not note.notetype.builtin:  # an imported deck's: its fields (format: anki) are not sanitised for students
+            rendered = [replace(card, question=sanitise(card.question), answer=sanitise(card.answer)) for card in rendered]
         # the source claim stays a tag here: the page filters by it like any tag
         author_tags = tuple(
             t for t in note.tags if not t.startswith(AUTO_TAG_PREFIXES) or t.startswith("source-claim::")
