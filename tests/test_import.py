@@ -25,6 +25,7 @@ from import_builders import (
     Sample,
     build_sample,
     edit_collection,
+    edit_json,
     export,
     members,
     sql,
@@ -686,3 +687,26 @@ def test_import__the_preview_never_runs_what_an_imported_note_or_template_holds(
     import_package(student, project.root / "dist" / "cardio.apkg")
     assert fields(student) == {note.guid: [note["Front"], note["Back"]]}  # students get the note as it was
     student.close()
+
+
+def test_import__a_note_type_anki_refuses_leaves_out_its_notes_only(sample, tmp_path):
+    content = members(sample.legacy)
+
+    def break_drug(models: dict) -> None:
+        drug = next(m for m in models.values() if m["name"] == "Drug")
+        drug["tmpls"][0]["qfmt"] = "{{Name}} {{Dose}}"  # a field the note type lacks: current Anki refuses it too
+
+    content["collection.anki21"] = edit_collection(content["collection.anki21"], tmp_path / "work", edit_json("models", break_drug))
+    write_zip(tmp_path / "broken.apkg", content)
+    drug = sample.notes[3]
+    result = tierdeck(tmp_path, "import", "broken.apkg", "-o", "project")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"broken.apkg: warning: note '{drug.guid}' ('Propranolol', deck 'Pharmacology', found in Anki's browser by "
+        f"'nid:{drug.note_id}') was left out: its note type 'Drug' cannot be used (templates[0].front: the template "
+        "uses 'Dose', which is not a field of this note type; use one of Name, Class, Mechanism); in Anki, Tools > "
+        "Manage Note Types > 'Drug' > Cards shows the problem: fix the template, then export again"
+    ) in result.stderr.splitlines()
+    assert result.stdout.startswith("pharmacology: created project/decks/pharmacology.yaml (4 new)\n")
+    assert not (tmp_path / "project" / "notetypes" / "drug.yaml").exists()
+    assert Project(tmp_path / "project").run("check", "--strict").exit_code == 0

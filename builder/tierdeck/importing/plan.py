@@ -40,7 +40,7 @@ from tierdeck.importing.mapping import (
     unique,
 )
 from tierdeck.importing.writer import Flow, FlowMap, dump
-from tierdeck.notes.notetypes import NoteTypes, builtin
+from tierdeck.notes.notetypes import NoteTypes, builtin, parse_notetype
 from tierdeck.notes.render import plain_text
 from tierdeck.portable.model import ImportedDeck, NoteIn, NoteTypeIn
 from tierdeck.portable.notetype import NoteType
@@ -141,6 +141,7 @@ class Planner:
         self._manifests: dict[str, dict] = {}  # deck id -> manifest data
         self._notetypes: dict[int | str, tuple[str, tuple[str, ...], bool] | None] = {}
         self._kept_media: list[str] = []
+        self._refused: dict[int | str | None, str] = {}  # note type id -> why it cannot be used
         self._sizes: dict[str, int] = {}  # card files: about how many bytes of YAML they hold
         self._read_project()
 
@@ -337,16 +338,36 @@ class Planner:
             return None
         return match.key, match.fields, match.cloze
 
-    def _new_notetype(self, notetype: NoteTypeIn, own: list[NoteType]) -> tuple[str, tuple[str, ...], bool]:
+    def _new_notetype(self, notetype: NoteTypeIn, own: list[NoteType]) -> tuple[str, tuple[str, ...], bool] | None:
         base = slugify(notetype.name)
         if base in builtin():  # `notetypes/basic.yaml` would replace tierdeck's own Basic for every card
             base = f"anki-{base}"
         taken = {nt.key for nt in own} | set(builtin()) | {k for k, _, _ in filter(None, self._notetypes.values())}
         taken |= {p.stem for p in (self.root / NOTETYPES_DIR).glob("*")}
         key = unique(base, taken)
+        refused = self._refusal(key, notetype)
+        if refused:
+            self._refused[notetype.id] = refused
+            return None
         self._write_notetype(key, notetype)
         self.plan.notetype_mtimes[key] = notetype.mtime
         return key, notetype.fields, notetype.cloze
+
+    def _refusal(self, key: str, notetype: NoteTypeIn) -> str | None:
+        """Why a note type cannot be used (what current Anki refuses too: a template naming no field...), or None."""
+        data = {
+            "name": notetype.name,
+            "id": notetype.id,
+            "kind": "cloze" if notetype.cloze else "standard",
+            "fields": list(notetype.fields),
+            "templates": [{"name": t.name, "front": t.front, "back": t.back} for t in notetype.templates],
+            "css": notetype.css,
+            "scripts": "allowed",
+        }
+        path = self.root / NOTETYPES_DIR / f"{key}.yaml"
+        _, problems = parse_notetype(path, dump(data))
+        errors = [p.message for p in problems if p.level == "error"]
+        return errors[0] if errors else None
 
     def _update_notetype(self, match: NoteType, notetype: NoteTypeIn) -> tuple[str, tuple[str, ...], bool] | None:
         """An imported note type the project has: rewritten when the package's is newer and differs."""
@@ -507,6 +528,18 @@ class Planner:
         label = f"note '{shown(note.guid)}'" if note.guid else f"the note on line {note.line}"
         notetype = self._notetype(self.imported.notetypes[note.notetype])
         if notetype is None:
+            refused = self._refused.get(note.notetype)
+            if refused is not None:
+                name = self.imported.notetypes[note.notetype].name
+                self.plan.warnings.append(
+                    Diagnostic(
+                        source,
+                        f"{label} ({_first_words(note.fields)}, deck '{shown(note.deck)}'{_nid(note)}) was left out: its "
+                        f"note type '{shown(name)}' cannot be used ({refused}); in Anki, Tools > Manage Note Types > "
+                        f"'{shown(name)}' > Cards shows the problem: fix the template, then export again",
+                        level="warning",
+                    )
+                )
             return
         key, names, cloze = notetype
         existing = self._existing.get(note.guid) if note.guid else None

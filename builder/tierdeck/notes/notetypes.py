@@ -105,6 +105,11 @@ def read_notetype(path: Path) -> tuple[NoteType | None, list[Diagnostic]]:
     return _from_file(path, path.name.removesuffix(".yaml"), text, path.parent, project=True)
 
 
+def parse_notetype(path: Path, text: str) -> tuple[NoteType | None, list[Diagnostic]]:
+    """A note type file's text (as if at `path`, its templates and CSS inline), validated like a project's own."""
+    return _from_file(path, path.name.removesuffix(".yaml"), text, path.parent, project=True)
+
+
 def _from_file(
     path: Path, key: str, text: str, folder: Path, project: bool = False
 ) -> tuple[NoteType | None, list[Diagnostic]]:
