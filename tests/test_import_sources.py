@@ -51,6 +51,12 @@ def no_temporary_files_left(tmp_path_factory, monkeypatch):
     assert left == []
 
 
+def left_out(path: Path, limits: Limits = Limits()) -> tuple[list[str], list[str]]:
+    """(the warnings reading `path` gives, rendered; the GUIDs of the notes it read): one bad note is left out."""
+    deck = read(path, limits)
+    return [w.render(path.parent) for w in deck.warnings], [str(n.guid) for n in deck.notes]
+
+
 def error(path: Path, limits: Limits = Limits()) -> str:
     """The one message reading `path` fails with, rendered with its location."""
     with pytest.raises(InputError) as caught:
@@ -482,10 +488,12 @@ def test_a_damaged_note(sample, tmp_path):
     )
     assert error(path) == f"edited.apkg: note '{first.guid}' in the collection has no valid 'mod'; {NOT_ANKI}"
     path = collection_variant(sample, tmp_path, sql("UPDATE notes SET flds = 'one' WHERE guid = ?", args=(first.guid,)))
-    assert error(path) == (
-        f"edited.apkg: note '{first.guid}' has 1 field, but its note type 'Basic' has 2; in Anki, run Tools > Check "
-        "Database, then export again"
-    )
+    warnings, read_guids = left_out(path)
+    assert warnings == [
+        f"edited.apkg: warning: note '{first.guid}' has 1 field, but its note type 'Basic' has 2; in Anki, run Tools > "
+        "Check Database, then export again; until then the note is left out"
+    ]
+    assert read_guids == [n.guid for n in sample.notes[1:]]
 
 
 def test_a_modification_time_no_anki_writes_leaves_that_note_out(sample, tmp_path):
@@ -510,18 +518,23 @@ def test_a_field_over_one_megabyte_names_the_note(sample, tmp_path):
     path = collection_variant(
         sample, tmp_path, sql("UPDATE notes SET flds = ? WHERE guid = ?", args=(f"front\x1f{huge}", first.guid))
     )
-    assert error(path) == (
-        f"edited.apkg: note '{first.guid}': field 2 ('Back') holds 1.1 MB, over the limit of 1 MB for one field; "
-        "shorten it in Anki (an image belongs in a media file, not inline in the field) and export again"
-    )
+    warnings, read_guids = left_out(path)
+    assert warnings == [
+        f"edited.apkg: warning: note '{first.guid}': field 2 ('Back') holds 1.1 MB, over the limit of 1 MB for one "
+        "field; shorten it in Anki (an image belongs in a media file, not inline in the field) and export again; until "
+        "then the note is left out"
+    ]
+    assert first.guid not in read_guids and len(read_guids) == len(sample.notes) - 1
 
 
 def test_a_note_over_the_note_limit(sample):
     sizes = [(sum(len(text.encode()) for text in e.fields), e.guid) for e in sample.notes]
     total, guid = next((total, guid) for total, guid in sizes if total > 40)
-    assert error(sample.legacy, Limits(max_note_bytes=40)) == (
-        f"legacy.apkg: note '{guid}': its fields hold {total} bytes together, over the limit of 40 bytes for one note; "
-        "shorten them in Anki (images belong in media files, not inline) and export again"
+    warnings, _ = left_out(sample.legacy, Limits(max_note_bytes=40))
+    assert warnings[0] == (
+        f"legacy.apkg: warning: note '{guid}': its fields hold {total} bytes together, over the limit of 40 bytes for "
+        "one note; shorten them in Anki (images belong in media files, not inline) and export again; until then the "
+        "note is left out"
     )
 
 
@@ -763,15 +776,30 @@ def text_error(tmp_path: Path, text: str | bytes, limits: Limits = Limits()) -> 
             HEADER + "g1\t\tDeck\tfront\tback\ttag\n",
             "notes.txt:7: this record's note type column is empty; fix the line, or export the notes from Anki again",
         ),
-        (
-            HEADER + "g1\tBasic\tDeck\tfront\tback\ttag\ng1\tBasic\tDeck\tfront 2\tback\ttag\n",
-            "notes.txt:8: the GUID 'g1' was already used on line 7; two notes cannot share one, so export the notes "
-            "from Anki again",
-        ),
     ],
 )
 def test_a_broken_text_export(tmp_path, text, message):
     assert text_error(tmp_path, text) == message
+
+
+def test_a_bad_note_of_a_text_export_is_left_out_and_the_rest_read(tmp_path):
+    path = tmp_path / "notes.txt"
+    huge = "x" * (MB + 1)
+    path.write_text(
+        HEADER + f"g1\tBasic\tDeck\tfront\tback\ttag\ng1\tBasic\tDeck\tfront 2\tback\ttag\ng2\tBasic\tDeck\tf\t{huge}\tt\n"
+        "g3\tBasic\tDeck\tfront 3\tback\ttag\n",
+        encoding="utf-8",
+    )
+    warnings, read_guids = left_out(path)
+    assert warnings == [
+        "notes.txt:8: warning: the GUID 'g1' was already used on line 7 (students' Anki would take the two notes for "
+        "one), so this note was left out; in Anki's browser, use Notes > Create Copy on one of them, delete the "
+        "original, then export again",
+        "notes.txt:9: warning: note 'g2': field 2 holds 1.1 MB, over the limit of 1 MB for one field; shorten it in "
+        "Anki (an image belongs in a media file, not inline in the field) and export again; until then the note is "
+        "left out",
+    ]
+    assert read_guids == ["g1", "g3"]
 
 
 def test_a_text_export_that_is_not_utf8(tmp_path):
@@ -781,12 +809,7 @@ def test_a_text_export_that_is_not_utf8(tmp_path):
     )
 
 
-def test_a_text_field_over_the_limit_names_the_note_and_line(tmp_path):
-    huge = "x" * (MB + 1)
-    assert text_error(tmp_path, HEADER + f"g1\tBasic\tDeck\tfront\t{huge}\ttag\n") == (
-        "notes.txt:7: note 'g1': field 2 holds 1.1 MB, over the limit of 1 MB for one field; shorten it in Anki (an "
-        "image belongs in a media file, not inline in the field) and export again"
-    )
+def test_a_text_export_over_the_limit(tmp_path):
     assert text_error(tmp_path, HEADER + "g1\tBasic\tDeck\tfront\tback\ttag\n", Limits(max_text_bytes=100)) == (
         "notes.txt: is over 100 bytes, the limit for a plain-text export; export fewer notes"
     )

@@ -31,7 +31,7 @@ from tierdeck.errors import Diagnostic, shown
 from tierdeck.format.schema import GUID_PATTERN
 from tierdeck.portable.model import ImportedDeck, NoteIn, NoteTypeIn
 from tierdeck.portable.references import media_references
-from tierdeck.portable.safety import Limits, check_note_size, fail, size
+from tierdeck.portable.safety import Limits, fail, note_size_problem, size
 
 SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t", "space": " ", "pipe": "|", "colon": ":"}
 NOT_AN_EXPORT = (
@@ -70,9 +70,10 @@ def read_text_export(source: Path, limits: Limits) -> ImportedDeck:
     text = _decode(source, limits)
     stream = io.StringIO(text, newline="")
     header, first, number = _header(source, stream)
-    notes = _records(source, header, stream, first, number, limits)
+    left_out: list[Diagnostic] = []
+    notes = _records(source, header, stream, first, number, limits, left_out)
     notes, notetypes = _trimmed(notes)
-    warnings = _warnings(source, header, notes)
+    warnings = left_out + _warnings(source, header, notes)
     decks = sorted({note.deck for note in notes})
     return ImportedDeck(source, "text", notetypes, notes, decks, warnings=warnings)
 
@@ -176,9 +177,9 @@ def _body(stream: io.StringIO, line: str, number: int, cursor: _Cursor) -> Itera
 
 
 def _records(
-    source: Path, header: _Header, stream: io.StringIO, first: str, number: int, limits: Limits
+    source: Path, header: _Header, stream: io.StringIO, first: str, number: int, limits: Limits, left_out: list
 ) -> list[NoteIn]:
-    """Every record as a NoteIn with all its field columns, padding included."""
+    """Every record as a NoteIn with all its field columns, padding included; what is left out to `left_out`."""
     assert header.separator is not None
     cursor = _Cursor()
     reader = csv.reader(_body(stream, first, number, cursor), delimiter=header.separator, strict=True)
@@ -214,7 +215,11 @@ def _records(
                     "holding the separator in double quotes, or export the notes from Anki again",
                     cursor.start,
                 )
-            notes.append(_note(source, header, record, field_columns, cursor.start, limits, guid_lines))
+            note = _note(source, header, record, field_columns, cursor.start, limits, guid_lines)
+            if isinstance(note, Diagnostic):
+                left_out.append(note)
+            else:
+                notes.append(note)
     finally:
         csv.field_size_limit(previous_limit)
     return notes
@@ -256,7 +261,8 @@ def _note(
     line: int,
     limits: Limits,
     guid_lines: dict[str, int],
-) -> NoteIn:
+) -> NoteIn | Diagnostic:
+    """One record as a note, or (a warning) why it is left out."""
     def column(key: str) -> str | None:
         return record[header.columns[key] - 1] if key in header.columns else None
 
@@ -268,7 +274,9 @@ def _note(
     if not header.html:  # plain text, which Anki's importer escapes into HTML the same way
         fields = tuple(html.escape(text) for text in fields)
     label = f"note '{shown(guid)}'" if guid else "this note"
-    check_note_size(source, label, fields, (), limits, line)
+    too_big = note_size_problem(label, fields, (), limits)
+    if too_big is not None:
+        return Diagnostic(source, f"{too_big}; until then the note is left out", line, level="warning")
     if guid is not None:
         if not re.match(GUID_PATTERN, guid):
             fail(
@@ -278,11 +286,13 @@ def _note(
                 line,
             )
         if guid in guid_lines:
-            fail(
+            return Diagnostic(
                 source,
-                f"the GUID '{shown(guid)}' was already used on line {guid_lines[guid]}; two notes cannot share one, "
-                "so export the notes from Anki again",
+                f"the GUID '{shown(guid)}' was already used on line {guid_lines[guid]} (students' Anki would take the "
+                "two notes for one), so this note was left out; in Anki's browser, use Notes > Create Copy on one of "
+                "them, delete the original, then export again",
                 line,
+                level="warning",
             )
         guid_lines[guid] = line
     tags = header.tags + tuple((column("tags column") or "").split())

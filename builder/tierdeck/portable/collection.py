@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from tierdeck.errors import Diagnostic, shown
 from tierdeck.portable.model import Format, ImportedDeck, NoteIn, NoteTypeIn, TemplateIn
-from tierdeck.portable.safety import Limits, check_note_size, fail
+from tierdeck.portable.safety import Limits, fail, note_size_problem
 
 LEGACY_SCHEMA = 11
 DEFAULT_DECK_ID = 1
@@ -122,6 +122,9 @@ def read_collection(source: Path, db: Path, format: Format, limits: Limits) -> I
     guids: dict[str, int] = {}
     for row in rows:
         note = _note(source, row, notetypes, limits)
+        if isinstance(note, str):  # one bad note never fails the import
+            warnings.append(Diagnostic(source, f"{note}; until then the note is left out", level="warning"))
+            continue
         if note is None:
             warnings.append(
                 Diagnostic(
@@ -273,8 +276,8 @@ _TAGS = re.compile(r"<[^<>]*>")
 _NOTE_COLUMNS = (("id", int), ("guid", str), ("mid", int), ("mod", int), ("tags", str), ("flds", str))
 
 
-def _note(source: Path, row: tuple, notetypes: dict[int | str, NoteTypeIn], limits: Limits) -> NoteIn | None:
-    """One `notes` row as a NoteIn (deck still unknown), or None when its note type is missing."""
+def _note(source: Path, row: tuple, notetypes: dict[int | str, NoteTypeIn], limits: Limits) -> NoteIn | str | None:
+    """One `notes` row as a NoteIn (deck still unknown), None when its note type is missing, or why it cannot be."""
     for value, (column, kind) in zip(row, _NOTE_COLUMNS):
         if not isinstance(value, kind) or isinstance(value, bool) or (column == "guid" and not value):
             label = f"note '{shown(row[1])}'" if column != "guid" else f"note {shown(row[0])}"
@@ -285,12 +288,13 @@ def _note(source: Path, row: tuple, notetypes: dict[int | str, NoteTypeIn], limi
         return None
     fields = tuple(flds.split("\x1f"))
     label = f"note '{shown(guid)}'"
-    check_note_size(source, label, fields, notetype.fields, limits)
+    too_big = note_size_problem(label, fields, notetype.fields, limits)
+    if too_big is not None:
+        return too_big
     if len(fields) != len(notetype.fields):
-        fail(
-            source,
+        return (
             f"{label} has {_count(len(fields), 'field')}, but its note type '{shown(notetype.name)}' has "
-            f"{len(notetype.fields)}; in Anki, run Tools > Check Database, then export again",
+            f"{len(notetype.fields)}; in Anki, run Tools > Check Database, then export again"
         )
     return NoteIn(guid, mid, mod, fields, tuple(t for t in _TAG_SEPARATOR.split(tags) if t), "", nid)
 

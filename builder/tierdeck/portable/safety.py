@@ -116,23 +116,27 @@ def check_note_size(
     source: Path, label: str, fields: tuple[str, ...], names: tuple[str, ...], limits: Limits, line: int | None = None
 ) -> None:
     """Fail when one field of a note, or the note as a whole, is over the size limits."""
+    problem = note_size_problem(label, fields, names, limits)
+    if problem is not None:
+        fail(source, problem, line)
+
+
+def note_size_problem(label: str, fields: tuple[str, ...], names: tuple[str, ...], limits: Limits) -> str | None:
+    """What is over the size limits in one note (a field, or all together), or None."""
     total = 0
     for index, text in enumerate(fields):
         count = len(text.encode("utf-8", "surrogatepass"))
         total += count
         if count > limits.max_field_bytes:
             name = f" ('{shown(names[index])}')" if index < len(names) else ""
-            fail(
-                source,
+            return (
                 f"{label}: field {index + 1}{name} holds {size(count)}, over the limit of "
                 f"{size(limits.max_field_bytes)} for one field; shorten it in Anki (an image belongs in a media "
-                "file, not inline in the field) and export again",
-                line,
+                "file, not inline in the field) and export again"
             )
     if total > limits.max_note_bytes:
-        fail(
-            source,
+        return (
             f"{label}: its fields hold {size(total)} together, over the limit of {size(limits.max_note_bytes)} for "
-            "one note; shorten them in Anki (images belong in media files, not inline) and export again",
-            line,
+            "one note; shorten them in Anki (images belong in media files, not inline) and export again"
         )
+    return None
