@@ -471,8 +471,34 @@ def test_import__a_hostile_file_is_refused_and_nothing_is_written(sample, tmp_pa
     assert no_staging_left(tmp_path)
 
 
-@pytest.mark.parametrize("into", ["a-new-folder", "an-existing-project"])
-def test_import__notes_that_would_not_build_stop_the_import(sample, tmp_path, into):
+def nested_cloze(sample: Sample, tmp_path: Path) -> Path:
+    """The sample package with its cloze note nested in Anki (which allows it; no package holds the inner card)."""
+    content = members(sample.legacy)
+    edit = sql("UPDATE notes SET flds = ?, mod = mod + 1 WHERE guid = ?", args=("{{c1::a {{c2::b}} c}}\x1f", sample.notes[2].guid))
+    content["collection.anki21"] = edit_collection(content["collection.anki21"], tmp_path / "work", edit)
+    return write_zip(tmp_path / "nested.apkg", content)
+
+
+def test_import__a_new_note_whose_card_would_not_build_is_left_out_and_the_rest_imported(sample, tmp_path):
+    nested_cloze(sample, tmp_path)
+    cloze = sample.notes[2]
+    result = tierdeck(tmp_path, "import", "nested.apkg", "-o", "project")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"nested.apkg: warning: note '{cloze.guid}' ('{{{{c1::a {{{{c2::b}}}} c}}}}', deck 'Pharmacology::Kinetics::Clearance', "
+        f"found in Anki's browser by 'nid:{cloze.note_id}') was left out: the card it makes would not build (deletion "
+        "c2 sits inside deletion c1; the package would hold no card for the inner one, so write each deletion on its "
+        "own, e.g. {{c1::Osteoblasts}} {{c2::build}} bone); change the note in Anki and export again, or write the "
+        "card in tierdeck"
+    ) in result.stderr.splitlines()
+    assert result.stdout.startswith("pharmacology: created project/decks/pharmacology.yaml (4 new)\n")
+    assert Project(tmp_path / "project").run("check", "--strict").exit_code == 0
+    assert tierdeck(tmp_path, "import", "nested.apkg", "-o", "strict", "--strict").exit_code == 1
+    assert not (tmp_path / "strict").exists() and no_staging_left(tmp_path)
+
+
+def test_import__an_update_that_would_not_build_stops_the_import(sample, tmp_path):
+    into = "an-existing-project"
     if into == "an-existing-project":
         project = imported(sample.current, tmp_path)
         project.edit("cards/pharmacology/kinetics-clearance.yaml", "id: clearance-is", "id: clearance")

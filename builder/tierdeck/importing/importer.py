@@ -69,26 +69,30 @@ def import_deck(source: Path, dest: Path, limits: Limits = Limits(), strict: boo
             ]
         )
     now = build_time()
-    staging = Staging(dest)
-    try:
-        staging.copy_in(_project_paths(dest, report, plan))
-        for rel, content in plan.files.items():
-            data = content.encode("utf-8") if isinstance(content, str) else content
-            if not (dest / rel).is_file() or (dest / rel).read_bytes() != data:  # an unchanged file stays untouched
-                staging.write(rel, data)
-        for rel, card_file in plan.card_files.items():
-            check_reads_back(staging.root / rel, card_file)
+    for attempt in (1, 2):
+        staging = Staging(dest)
         try:
-            built = load(staging.root, cache=False, lint=False)
-        except InputError as exc:
-            raise InputError(_would_not_build(exc.diagnostics, staging.root, dest, source)) from None
-        _seed_locks(built, plan, staging, now)
-        warnings = [*deck.warnings, *_located(plan, staging.root, dest)]
-        for folder in {(dest / rel).parent for rel in staging.written}:  # a cloned repository may carry links
-            files.inside(dest, folder, option=None)
-        staging.commit()
-    finally:
-        staging.close()
+            staging.copy_in(_project_paths(dest, report, plan))
+            for rel, content in plan.files.items():
+                data = content.encode("utf-8") if isinstance(content, str) else content
+                if not (dest / rel).is_file() or (dest / rel).read_bytes() != data:  # an unchanged file stays untouched
+                    staging.write(rel, data)
+            for rel, card_file in plan.card_files.items():
+                check_reads_back(staging.root / rel, card_file)
+            try:
+                built = load(staging.root, cache=False, lint=False)
+            except InputError as exc:
+                if attempt == 1 and not strict and _leave_out(plan, exc.diagnostics, staging.root, source):
+                    continue  # once more without the notes whose cards would not build
+                raise InputError(_would_not_build(exc.diagnostics, staging.root, dest, source)) from None
+            _seed_locks(built, plan, staging, now)
+            warnings = [*deck.warnings, *_located(plan, staging.root, dest)]
+            for folder in {(dest / rel).parent for rel in staging.written}:  # a cloned repository may carry links
+                files.inside(dest, folder, option=None)
+            staging.commit()
+            break
+        finally:
+            staging.close()
     return ImportReport(
         source,
         dest,
@@ -133,6 +137,26 @@ def _project_paths(dest: Path, report: Report | None, plan: Plan) -> list[str]:
             if target.is_relative_to(dest) and target != dest:
                 paths.append(target.relative_to(dest).as_posix())
     return list(dict.fromkeys(paths))
+
+
+def _leave_out(plan: Plan, problems: list[Diagnostic], staged: Path, source: Path) -> bool:
+    """Take out of `plan` the new cards these load errors are about; False if any error is about something else."""
+    failing: dict[str, dict[int, str]] = {}
+    for problem in problems:
+        if problem.level != "error":
+            continue
+        try:
+            rel = problem.file.resolve().relative_to(staged.resolve()).as_posix()
+        except ValueError:
+            return False
+        at = problem.path[1] if len(problem.path) > 1 and problem.path[0] == "cards" else None
+        if not isinstance(at, int) or (rel, at) not in plan.new_cards:
+            return False  # not one new card's own problem (an updated card, a file, a note type): stop as before
+        failing.setdefault(rel, {}).setdefault(at, problem.message.partition(": ")[2] or problem.message)
+    for rel, found in failing.items():
+        for index in sorted(found, reverse=True):
+            plan.leave_out(rel, index, found[index], source)
+    return bool(failing)
 
 
 def _would_not_build(problems: list[Diagnostic], staged: Path, dest: Path, source: Path) -> list[Diagnostic]:

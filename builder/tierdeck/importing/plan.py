@@ -110,6 +110,37 @@ class Plan:
     media_written: set[str] = field(default_factory=set)  # relative paths
     warnings: list[Diagnostic | Located] = field(default_factory=list)
     errors: list[Diagnostic] = field(default_factory=list)
+    card_headers: dict[str, str] = field(default_factory=dict)  # card file -> the comment it opens with
+    new_cards: dict[tuple[str, int], tuple[str, str, str]] = field(default_factory=dict)  # (file, index) -> deck, id, note
+
+    def leave_out(self, rel: str, index: int, why: str, source: Path) -> None:
+        """Take a new card out of the plan again (its note would not build), with a warning naming the note."""
+        deck_id, card_id, note = self.new_cards.pop((rel, index))
+        data = self.card_files[rel]
+        del data["cards"][index]
+        self.new_cards = {(r, i - (r == rel and i > index)): v for (r, i), v in self.new_cards.items()}
+        deck = self.decks[deck_id]
+        deck.seeds.pop(card_id, None)
+        deck.counts["new"] -= 1
+        kept: list[Diagnostic | Located] = []
+        for warning in self.warnings:
+            if isinstance(warning, Located) and warning.file == rel and warning.path[:1] == ("cards",):
+                at = warning.path[1]
+                if at == index:
+                    continue
+                if isinstance(at, int) and at > index:
+                    warning = Located(rel, ("cards", at - 1, *warning.path[2:]), warning.message)
+            kept.append(warning)
+        self.warnings = kept
+        self.warnings.append(
+            Diagnostic(
+                source,
+                f"{note} was left out: the card it makes would not build ({why}); change the note in Anki and export "
+                "again, or write the card in tierdeck",
+                level="warning",
+            )
+        )
+        self.files[rel] = dump(data, self.card_headers[rel])
 
 
 @dataclass
@@ -519,7 +550,8 @@ class Planner:
             self.plan.files.pop(deck.manifest, None)
         for rel, data in self._data.items():
             if rel in self.plan.card_files:
-                self.plan.files[rel] = dump(data, self._header(rel, CARD_FILE_COMMENT))
+                self.plan.card_headers[rel] = self._header(rel, CARD_FILE_COMMENT)
+                self.plan.files[rel] = dump(data, self.plan.card_headers[rel])
         self._write_media()
         return self.plan
 
@@ -622,6 +654,7 @@ class Planner:
             self.plan.card_files[rel] = data
             self._sizes[rel] = self._sizes.get(rel, 0) + 200 + sum(len(v.encode()) for v in values) + len(note.fields) * 20
             deck.seeds[card_id] = (note.guid, note.mtime if not self.text else None, note.note_id)
+            self.plan.new_cards[(rel, index)] = (deck.id, card_id, where)
             deck.counts["new"] += 1
             if "::" not in note.deck:
                 deck.counts["top"] += 1
