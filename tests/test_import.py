@@ -18,7 +18,7 @@ import yaml
 from anki.collection import Collection
 from click.testing import CliRunner
 
-from anki_engine import ImportCounts, history, import_package, open_collection, study_everything
+from anki_engine import ImportCounts, deck_names, history, import_package, open_collection, study_everything
 from conftest import Project
 from import_builders import (
     MEDIA,
@@ -736,3 +736,55 @@ def test_import__a_note_type_anki_refuses_leaves_out_its_notes_only(sample, tmp_
     assert result.stdout.startswith("pharmacology: created project/decks/pharmacology.yaml (4 new)\n")
     assert not (tmp_path / "project" / "notetypes" / "drug.yaml").exists()
     assert Project(tmp_path / "project").run("check", "--strict").exit_code == 0
+
+
+def test_import__over_long_names_and_control_characters_are_handled_not_crashed_on(sample, tmp_path):
+    receptor, half_life = sample.notes[0], sample.notes[1]
+    long_deck = "Pharmacology::" + ("Receptors of the autonomic nervous system " * 8).strip()
+    long_type = ("Drug " * 80).strip()
+
+    def rename(value: dict) -> None:
+        for entry in value.values():
+            if entry.get("name") == "Pharmacology::Receptors":
+                entry["name"] = long_deck
+            if entry.get("name") == "Drug":
+                entry["name"] = long_type
+
+    def edit(conn) -> None:
+        edit_json("decks", rename)(conn)
+        edit_json("models", rename)(conn)
+        conn.execute("UPDATE notes SET tags = ? WHERE guid = ?", (" ok bad\x01tag ", receptor.guid))
+        conn.execute("UPDATE notes SET guid = ? WHERE guid = ?", ("a\x01b", half_life.guid))
+
+    content = members(sample.legacy)
+    content["collection.anki21"] = edit_collection(content["collection.anki21"], tmp_path / "work", edit)
+    write_zip(tmp_path / "odd.apkg", content)
+    result = tierdeck(tmp_path, "import", "odd.apkg", "-o", "project")
+    assert result.exit_code == 0, result.output
+    assert (
+        "odd.apkg: warning: note 'a\\u0001b' ('Half-life', deck 'Pharmacology::Kinetics', found in Anki's browser by "
+        f"'nid:{half_life.note_id}') has a GUID no Anki writes (1 to 64 printable ASCII characters), so it was left "
+        "out; in Anki's browser, use Notes > Create Copy (the copy gets a new GUID), delete the original, then export "
+        "again"
+    ) in result.stderr.splitlines()
+    assert any("the tag 'bad\\u0001tag' holds a quote or a control character" in line for line in result.stderr.splitlines())
+    root = tmp_path / "project"
+    assert max(len(p.name) for p in root.rglob("*")) <= 100
+    project = Project(root)
+    assert project.run("check", "--strict").exit_code == 0
+    assert project.run("build").exit_code == 0
+    student = open_collection(tmp_path / "student")
+    import_package(student, root / "dist" / "pharmacology.apkg")
+    assert long_deck in deck_names(student)
+    assert long_type in [m.name for m in student.models.all_names_and_ids()]
+    student.close()
+
+
+def test_import__a_media_name_too_long_for_a_file_system_is_refused_clearly(sample, tmp_path):
+    content = members(sample.legacy)
+    content["media"] = json.dumps({**json.loads(content["media"]), "0": "x" * 250 + ".png"}).encode()
+    write_zip(tmp_path / "long.apkg", content)
+    result = tierdeck(tmp_path, "import", "long.apkg", "-o", "project")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0].startswith("long.apkg: the media file in member '0' is named 'xxx")
+    assert "it is longer than the 200 bytes a file name may have on most systems" in result.stderr

@@ -29,7 +29,7 @@ from urllib.parse import unquote
 from tierdeck.errors import Diagnostic, YamlPath, shown
 from tierdeck.format import yamlio
 from tierdeck.format.layout import NOTETYPES_DIR
-from tierdeck.format.schema import slugify
+from tierdeck.format.schema import GUID_PATTERN, slugify
 from tierdeck.importing.mapping import (
     TOP_DECK_TIER,
     card_body,
@@ -48,6 +48,7 @@ from tierdeck.portable.templates import TemplateError, card_ordinals
 from tierdeck.project.report import Report
 
 CARDS_DIR = "cards"
+MAX_SLUG = 80  # deck, tier, note type and template keys name files: well below 255 bytes with their suffixes
 # About this much field text per card file, then the import goes on in the next (quoting can double it; 5 MB is the limit).
 SPLIT_BYTES = 2_000_000
 MEDIA_DIR = "media"
@@ -247,7 +248,7 @@ class Planner:
         if named is not None:
             return named
         taken = set(self.plan.decks) | {p.stem for p in (self.root / "decks").glob("*.y*ml")}
-        base = slugify(top) if slugify(top) != "x" else "deck"
+        base = _short(slugify(top)) if slugify(top) != "x" else "deck"
         deck_id = unique(base, taken)
         # a folder of cards no manifest lists is someone's work: never add to it (a media/ folder alone is fine)
         while any((self.root / CARDS_DIR / deck_id).rglob("*.y*ml")):
@@ -261,7 +262,7 @@ class Planner:
         for tier in deck.tiers:
             if tier["title"] == title:
                 return tier["id"]
-        tier_id = unique(slugify(title), {t["id"] for t in deck.tiers})
+        tier_id = unique(_short(slugify(title)), {t["id"] for t in deck.tiers})
         was_sorted = [t["title"].casefold() for t in deck.tiers] == sorted(t["title"].casefold() for t in deck.tiers)
         deck.tiers.append({"id": tier_id, "title": title})
         if was_sorted:  # Anki lists subdecks alphabetically: keep the manifest in the order students see
@@ -370,7 +371,7 @@ class Planner:
         return match.key, match.fields, match.cloze
 
     def _new_notetype(self, notetype: NoteTypeIn, own: list[NoteType]) -> tuple[str, tuple[str, ...], bool] | None:
-        base = slugify(notetype.name)
+        base = _short(slugify(notetype.name))
         if base in builtin():  # `notetypes/basic.yaml` would replace tierdeck's own Basic for every card
             base = f"anki-{base}"
         taken = {nt.key for nt in own} | set(builtin()) | {k for k, _, _ in filter(None, self._notetypes.values())}
@@ -444,7 +445,7 @@ class Planner:
         names: set[str] = set()
         for template in notetype.templates:
             entry: dict = {"name": template.name}
-            stem = unique(slugify(template.name), names)
+            stem = unique(_short(slugify(template.name)), names)
             for side, text in (("front", template.front), ("back", template.back)):
                 if "\r" in text or not text.strip():  # a file read back would lose a \r; Text needs some text
                     entry[side] = text
@@ -588,6 +589,17 @@ class Planner:
         values = (*note.fields, *[""] * (len(names) - len(note.fields)))
         title = split_deck(note.deck)[1]
         where = f"{label} ({_first_words(values)}, deck '{shown(note.deck)}'{_nid(note)})"
+        if note.guid is not None and not re.match(GUID_PATTERN, note.guid):
+            self.plan.warnings.append(
+                Diagnostic(
+                    source,
+                    f"{where} has a GUID no Anki writes (1 to 64 printable ASCII characters), so it was left out; in "
+                    "Anki's browser, use Notes > Create Copy (the copy gets a new GUID), delete the original, then "
+                    "export again",
+                    level="warning",
+                )
+            )
+            return
         if not self._makes_a_card(note, key, dict(zip(names, values, strict=True))):
             self.plan.warnings.append(
                 Diagnostic(
@@ -702,6 +714,14 @@ class Planner:
                         f"'{shown(deck.name)}::{TOP_DECK_TIER}' (students who have them keep them where they are)",
                     )
                 )
+
+
+def _short(slug: str) -> str:
+    """A slug cut to a length a file name can hold with its suffixes (at a hyphen where one is near)."""
+    if len(slug) <= MAX_SLUG:
+        return slug
+    cut = slug[:MAX_SLUG]
+    return cut[: cut.rfind("-")] if cut.rfind("-") > MAX_SLUG // 2 else cut.rstrip("-")
 
 
 def _first_words(values: tuple[str, ...]) -> str:

@@ -91,6 +91,7 @@ class Budget:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_NAME_BYTES = 200  # below the 255 of most file systems, with room for the project's own suffixes
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -109,6 +110,8 @@ def media_name_problem(name: str) -> str | None:
         return "it holds a path separator ('/' or '\\')"
     if name in ("", "."):
         return "it is not a file name"
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        return f"it is longer than the {MAX_NAME_BYTES} bytes a file name may have on most systems"
     return None
 
 
