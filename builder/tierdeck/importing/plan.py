@@ -561,14 +561,14 @@ class Planner:
         label = f"note '{shown(note.guid)}'" if note.guid else f"the note on line {note.line}"
         notetype = self._notetype(self.imported.notetypes[note.notetype])
         if notetype is None:
-            refused = self._refused.get(note.notetype)
-            if refused is not None:
+            why = self._refused.get(note.notetype)
+            if why is not None:
                 name = self.imported.notetypes[note.notetype].name
                 self.plan.warnings.append(
                     Diagnostic(
                         source,
                         f"{label} ({_first_words(note.fields)}, deck '{shown(note.deck)}'{_nid(note)}) was left out: its "
-                        f"note type '{shown(name)}' cannot be used ({refused}); in Anki, Tools > Manage Note Types > "
+                        f"note type '{shown(name)}' cannot be used ({why}); in Anki, Tools > Manage Note Types > "
                         f"'{shown(name)}' > Cards shows the problem: fix the template, then export again",
                         level="warning",
                     )
