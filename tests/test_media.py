@@ -188,3 +188,41 @@ def test_math__a_formula_closing_a_cloze_early_is_an_error(mini):
     result = mini.run("check")
     assert result.exit_code == 1
     assert "the formula in deletion c1 holds '}}', which ends the deletion early in Anki" in result.stderr
+
+
+def test_media__a_manifest_media_folder_ships_every_file_under_its_own_name(mini, tmp_path):
+    shared = mini.root / "cards" / "shared"
+    shared.mkdir()
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>'
+    (shared / "mask.svg").write_bytes(svg)
+    (shared / "_font.woff2").write_bytes(b"wOF2 font")  # shown by no card: a note type's CSS loads it by name
+    (shared / ".hidden").write_bytes(b"never shipped")
+    mini.edit("decks/mini.yaml", "cards: [cards]", "cards: [cards]\nmedia: [cards/shared]")
+    mini.write("cards/a.yaml", _card('<img src=\\"shared/mask.svg\\"> An osteoclast.'))
+    mini.edit("cards/a.yaml", "- type: basic", "- type: basic\n    format: html")
+    assert mini.run("build").exit_code == 0, mini.run("build").output
+    with zipfile.ZipFile(mini.root / "dist" / "mini.apkg") as zf:
+        names = __import__("json").loads(zf.read("media"))
+        assert sorted(names.values()) == ["_font.woff2", "mask.svg"]
+    col = open_collection(tmp_path / "student")
+    import_package(col, mini.root / "dist" / "mini.apkg")
+    assert notes_by_card_id(col)["osteoclast"]["Back"] == '<img src="mask.svg"> An osteoclast.'
+    assert (Path(col.media.dir()) / "mask.svg").read_bytes() == svg
+    assert (Path(col.media.dir()) / "_font.woff2").read_bytes() == b"wOF2 font"
+    col.close()
+
+    (shared / "_logo.png").write_bytes(png())  # a file added to the folder: the next build is not "nothing changed"
+    assert mini.run("build").exit_code == 0
+    with zipfile.ZipFile(mini.root / "dist" / "mini.apkg") as zf:
+        assert "_logo.png" in __import__("json").loads(zf.read("media")).values()
+
+
+def test_media__a_manifest_media_entry_must_be_a_folder_inside_the_project(mini):
+    mini.write("cards/a.yaml", _card("An osteoclast."))
+    mini.edit("decks/mini.yaml", "cards: [cards]", "cards: [cards]\nmedia: [../elsewhere]")
+    result = mini.run("check")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "decks/mini.yaml:7: media[0]: '../elsewhere' is not a folder inside the project; give a folder of media "
+        "relative to the project root (e.g. cards/<deck>/media), or remove the entry"
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -63,7 +64,7 @@ def same_bytes(media: MediaFile) -> bool:
 class MediaResolver:
     """Resolves a deck's media references, refusing anything outside its card folders."""
 
-    def __init__(self, roots: list[Path], project: Path | None = None, shipped: list[Path] = ()):  # type: ignore[assignment]
+    def __init__(self, roots: list[Path], project: Path | None = None, shipped: Sequence[Path] = ()):
         self.roots = [r.resolve() for r in roots]
         self.project = project
         # folders the deck ships whole (manifest `media:`): their files keep their own names, of any kind

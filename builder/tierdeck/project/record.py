@@ -9,6 +9,7 @@ misses it. Records live in the project's cache (`tierdeck.cache`) and are never 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ def _digest(path: Path) -> str:
         return _MISSING
 
 
-def _listings(root: Path, card_folders: list[Path], media_folders: list[Path] = ()) -> dict[str, list[str]]:  # type: ignore[assignment]
+def _listings(root: Path, card_folders: list[Path], media_folders: Sequence[Path] = ()) -> dict[str, list[str]]:
     """The folder listings a run depends on, as they are now."""
     listings = {
         "decks": [p.name for p in discover(root)] + sorted(p.name for p in (root / "decks").glob("*.lock")),
