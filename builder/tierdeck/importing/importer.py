@@ -2,7 +2,9 @@
 
 Read the file (`tierdeck.importing.read`), plan where every note lands (`plan.py`), write the result into
 a staging folder next to the project, load it there with the same code a build runs, seed the deck's
-lock file, and only then move the files into the project (`writer.py`). Any problem on the way raises
+lock file, and only then move the files into the project (`writer.py`). A problem with one note (a
+shared GUID, a note that makes no card, a new card that would not build) leaves that note out with a
+warning naming it and what to do in Anki; anything else (and, with `strict`, any such warning) raises
 InputError (or OutputError) and leaves the project byte for byte as it was.
 
 The seeded lock is what keeps students' history quiet: each imported note is recorded with the content

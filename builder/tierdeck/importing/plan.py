@@ -10,7 +10,12 @@ time. For every note of the package:
   times: its notes always replace their cards' text.
 - Any other note is a new card, appended to the card file of its tier, with an id made from its first
   field and unique in the deck.
-- A note whose GUID belongs to a card tierdeck made itself (no `guid:`) is left to the project.
+- A note whose GUID belongs to a card tierdeck made itself (no `guid:`) is left to the project, and so is
+  one whose note type differs from its card's (students' Anki would call it conflicting).
+- A note that cannot become a card (a GUID no Anki writes, no card made, a note type current Anki refuses)
+  is left out with a warning naming it: its GUID, first words, deck, Anki note id, and what to do in Anki.
+- Every media file of the package goes to the deck's `media/` folder (which the manifest ships whole),
+  except where the project holds a file of that name with other bytes: the author's file is kept.
 
 A package's top-level deck becomes a deck of the project: the one whose cards already hold most of its
 notes, else the one with its name, else a new one. Nothing is ever deleted or renumbered: cards the
