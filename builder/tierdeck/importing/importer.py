@@ -142,7 +142,8 @@ def _project_paths(dest: Path, report: Report | None, plan: Plan) -> list[str]:
 
 
 def _leave_out(plan: Plan, problems: list[Diagnostic], staged: Path, source: Path) -> bool:
-    """Take out of `plan` the new cards these load errors are about; False if any error is about something else."""
+    """Take back the cards of `plan` these load errors are about (a new one left out, an updated one kept as it
+    was); False if any error is about something else."""
     failing: dict[str, dict[int, str]] = {}
     for problem in problems:
         if problem.level != "error":
@@ -152,12 +153,15 @@ def _leave_out(plan: Plan, problems: list[Diagnostic], staged: Path, source: Pat
         except ValueError:
             return False
         at = problem.path[1] if len(problem.path) > 1 and problem.path[0] == "cards" else None
-        if not isinstance(at, int) or (rel, at) not in plan.new_cards:
-            return False  # not one new card's own problem (an updated card, a file, a note type): stop as before
+        if not isinstance(at, int) or ((rel, at) not in plan.new_cards and (rel, at) not in plan.updated_cards):
+            return False  # not one imported card's own problem (a file, a note type, the author's card): stop
         failing.setdefault(rel, {}).setdefault(at, problem.message.partition(": ")[2] or problem.message)
     for rel, found in failing.items():
         for index in sorted(found, reverse=True):
-            plan.leave_out(rel, index, found[index], source)
+            if (rel, index) in plan.updated_cards:
+                plan.keep_old(rel, index, found[index], source)
+            else:
+                plan.leave_out(rel, index, found[index], source)
     return bool(failing)
 
 

@@ -118,6 +118,37 @@ class Plan:
     errors: list[Diagnostic] = field(default_factory=list)
     card_headers: dict[str, str] = field(default_factory=dict)  # card file -> the comment it opens with
     new_cards: dict[tuple[str, int], tuple[str, str, str]] = field(default_factory=dict)  # (file, index) -> deck, id, note
+    updated_cards: dict[tuple[str, int], tuple[str, dict, str]] = field(default_factory=dict)  # -> deck, old card, note
+    changes: Counter = field(default_factory=Counter)  # card file -> cards the import adds or updates in it
+
+    def keep_old(self, rel: str, index: int, why: str, source: Path) -> None:
+        """Put an updated card back as the project has it (the package's version would not build), with a warning."""
+        deck_id, old, note = self.updated_cards.pop((rel, index))
+        self.card_files[rel]["cards"][index] = old
+        deck = self.decks[deck_id]
+        deck.counts["updated"] -= 1
+        deck.counts["kept"] += 1
+        self.warnings = [
+            w for w in self.warnings if not (isinstance(w, Located) and w.file == rel and w.path[:2] == ("cards", index))
+        ]
+        self.warnings.append(
+            Diagnostic(
+                source,
+                f"{note} was left as the project has it: the package's version of its card would not build ({why}); "
+                "change the note in Anki and export again, or edit the card in tierdeck",
+                level="warning",
+            )
+        )
+        self._rewrite(rel)
+
+    def _rewrite(self, rel: str) -> None:
+        """The card file's YAML again after a change to its data; not written at all once the import changes nothing in it."""
+        self.changes[rel] -= 1
+        if self.changes[rel] > 0:
+            self.files[rel] = dump(self.card_files[rel], self.card_headers[rel])
+        else:
+            del self.card_files[rel]
+            self.files.pop(rel, None)
 
     def leave_out(self, rel: str, index: int, why: str, source: Path) -> None:
         """Take a new card out of the plan again (its note would not build), with a warning naming the note."""
@@ -146,7 +177,8 @@ class Plan:
                 level="warning",
             )
         )
-        self.files[rel] = dump(data, self.card_headers[rel])
+        self.updated_cards = {(r, i - (r == rel and i > index)): v for (r, i), v in self.updated_cards.items()}
+        self._rewrite(rel)
 
 
 @dataclass
@@ -672,6 +704,7 @@ class Planner:
             self._sizes[rel] = self._sizes.get(rel, 0) + 200 + sum(len(v.encode()) for v in values) + len(note.fields) * 20
             deck.seeds[card_id] = (note.guid, note.mtime if not self.text else None, note.note_id)
             self.plan.new_cards[(rel, index)] = (deck.id, card_id, where)
+            self.plan.changes[rel] += 1
             deck.counts["new"] += 1
             if "::" not in note.deck:
                 deck.counts["top"] += 1
@@ -689,6 +722,8 @@ class Planner:
                 return
             data["cards"][index] = merged
             self.plan.card_files[rel] = data
+            self.plan.updated_cards[(rel, index)] = (deck.id, old, where)
+            self.plan.changes[rel] += 1
             deck.counts["updated"] += 1
         for problem in problems:
             self.plan.warnings.append(Located(rel, ("cards", index), f"cards[{index}] ({label}): {problem}"))
