@@ -19,7 +19,7 @@ from anki.collection import Collection
 from click.testing import CliRunner
 
 from anki_engine import ImportCounts, deck_names, history, import_package, open_collection, study_everything
-from conftest import Project
+from conftest import Project, png
 from import_builders import (
     MEDIA,
     Sample,
@@ -792,3 +792,22 @@ def test_import__a_media_name_too_long_for_a_file_system_is_refused_clearly(samp
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0].startswith("long.apkg: the media file in member '0' is named 'xxx")
     assert "it is longer than the 200 bytes a file name may have on most systems" in result.stderr
+
+
+def test_import__a_reference_outside_the_media_folder_is_never_looked_up(sample, tmp_path):
+    (tmp_path / "secret.png").write_bytes(png())
+    receptor = sample.notes[0]
+    for name in ("../../secret.png", "../../absent.png"):  # the same answer whether the file exists or not
+        content = members(sample.legacy)
+        edit = sql("UPDATE notes SET flds = ? WHERE guid = ?", args=(f'<img src="{name}">\x1fback', receptor.guid))
+        content["collection.anki21"] = edit_collection(content["collection.anki21"], tmp_path / "work", edit)
+        write_zip(tmp_path / "peek.apkg", content)
+        folder = tmp_path / name.split("/")[-1].removesuffix(".png")
+        folder.mkdir()
+        result = tierdeck(folder, "import", str(tmp_path / "peek.apkg"), "-o", "project")
+        assert result.exit_code == 0, result.output
+        assert [line.split(" (")[0] for line in result.stderr.splitlines() if "was left out" in line or "makes no" in line] == [
+            f"{tmp_path / 'peek.apkg'}: warning: note '{receptor.guid}'"
+        ]
+        assert "makes no card: its note type shows none of its filled fields" in result.stderr
+        assert "secret" not in "".join(p.name for p in (folder / "project").rglob("*"))

@@ -49,6 +49,7 @@ from tierdeck.notes.notetypes import NoteTypes, builtin, parse_notetype
 from tierdeck.notes.render import plain_text
 from tierdeck.portable.model import ImportedDeck, NoteIn, NoteTypeIn
 from tierdeck.portable.notetype import NoteType
+from tierdeck.portable.safety import media_name_problem
 from tierdeck.portable.templates import TemplateError, card_ordinals
 from tierdeck.project.report import Report
 
@@ -518,7 +519,10 @@ class Planner:
 
         def link(name: str, kind: str) -> tuple[str | None, str | None]:
             found = next((n for n in (name, unquote(name)) if n in self.imported.media), None)
-            on_disk = next((n for n in (name, unquote(name)) if (self.root / media_folder / n).is_file()), None)
+            # Anki's media are flat file names: a path is never looked up on disk (its answer would tell the
+            # package's author whether a file outside the project exists)
+            flat = [n for n in (name, unquote(name)) if media_name_problem(n) is None]
+            on_disk = next((n for n in flat if (self.root / media_folder / n).is_file()), None)
             if found is None and on_disk is None:
                 if self.text:
                     self.plan.errors.append(
@@ -637,17 +641,6 @@ class Planner:
                 )
             )
             return
-        if not self._makes_a_card(note, key, dict(zip(names, values, strict=True))):
-            self.plan.warnings.append(
-                Diagnostic(
-                    source,
-                    f"{where} makes no card: its note type shows none of its filled fields on a card's front (often an "
-                    "image the front shows is missing), so it was left out; in Anki, Tools > Empty Cards and Tools > "
-                    "Check Media list such notes: fill the field the front shows, or delete the note, then export again",
-                    level="warning",
-                )
-            )
-            return
         if existing is not None and self._existing_type(existing) not in (None, key):
             self.plan.warnings.append(
                 Diagnostic(
@@ -675,6 +668,18 @@ class Planner:
             old = None
         link = self._linker(deck, rel)
         carried = {name: carry_field(value, link) for name, value in zip(names, values, strict=True)}
+        # with its media linked: a front that only showed a missing image shows nothing now
+        if not self._makes_a_card(note, key, {name: c.text or "" for name, c in carried.items()}):
+            self.plan.warnings.append(
+                Diagnostic(
+                    source,
+                    f"{where} makes no card: its note type shows none of its filled fields on a card's front (often an "
+                    "image the front shows is missing), so it was left out; in Anki, Tools > Empty Cards and Tools > "
+                    "Check Media list such notes: fill the field the front shows, or delete the note, then export again",
+                    level="warning",
+                )
+            )
+            return
         body = card_body(names, cloze, carried)
         tags, refused = kept_tags(note.tags)
         card: dict = {"type": body.type, "id": card_id}
