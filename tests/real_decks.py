@@ -24,6 +24,7 @@ from conftest import png
 KINDS = (
     "source-extra",
     "occlusion",
+    "native-occlusion",
     "underscore-files",
     "markup",
     "scripts",
@@ -139,6 +140,11 @@ def _fill(col: Collection, kind: str) -> dict[str, bytes]:
                     f'<img src="{medium("io-o.svg", SVG % 99)}">',
                 ],
             )
+    elif kind == "native-occlusion":  # Anki's own image occlusion (23.10+): a cloze type whose template runs a script
+        image = medium("lung.png", png((0, 90, 200), 6, 6))
+        for n in range(3):
+            shape = f"{{{{c{n + 1}::image-occlusion:rect:left=.{n + 1}:top=.2:width=.3:height=.1:oi=1}}}}"
+            _add(col, "Image Occlusion", "Biology::Lungs", [shape, f'<img src="{image}">', "Lobes", f"extra {n}", ""])
     elif kind == "underscore-files":
         _notetype(
             col,

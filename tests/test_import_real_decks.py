@@ -92,7 +92,7 @@ def test_a_studied_student_keeps_every_review_and_one_edit_updates_one_note(deck
     col.close()
 
 
-@pytest.mark.parametrize("kind", ["source-extra", "occlusion", "markup", "scripts", "subdecks"])
+@pytest.mark.parametrize("kind", ["source-extra", "occlusion", "native-occlusion", "markup", "scripts", "subdecks"])
 def test_the_text_export_of_the_same_deck_changes_nothing_and_builds_the_same_notes(kind, tmp_path):
     deck = build_deck(tmp_path / "teacher-files", kind)
     project, package, _ = imported(deck, tmp_path)  # the .apkg brings the note types and media a text export lacks

@@ -175,10 +175,11 @@ def expand(
         part_extra = extra if part.extra is None else part.extra
         # a note type's own field of the same name, given under `fields:`, is never overwritten by a card key
         own = part.fields if card.type == "note" else {}
-        if "Extra" not in own:
+        given = next((name for name in _FIELD_ALIASES["Extra"] if name in own), None)  # Extra, or Back Extra
+        if given is None:
             fields["Extra"] = _extra_html(evidence, note_html, part_extra, ref.collapse_extra)
         elif card.extra is not None or card.evidence is not None:
-            f.problem(("extra",), "the card gives 'Extra' under fields: and extra or evidence too; keep one")
+            f.problem(("extra",), f"the card gives '{given}' under fields: and extra or evidence too; keep one")
         if "Source" not in own:
             fields["Source"] = source
         elif card.source is not None:
