@@ -811,3 +811,17 @@ def test_import__a_reference_outside_the_media_folder_is_never_looked_up(sample,
         ]
         assert "makes no card: its note type shows none of its filled fields" in result.stderr
         assert "secret" not in "".join(p.name for p in (folder / "project").rglob("*"))
+
+
+def test_import__a_cloze_type_with_both_extra_fields_keeps_both():
+    from tierdeck.importing.mapping import Carried, card_body
+
+    fields = ("Text", "Back Extra", "Extra")
+    carried = {"Text": Carried("{{c1::a}}"), "Back Extra": Carried("one"), "Extra": Carried("two")}
+    body = card_body(fields, True, carried)
+    assert (body.type, body.keys) == ("note", {"format": "anki", "fields": {"Text": "{{c1::a}}", "Back Extra": "one", "Extra": "two"}})
+    assert card_body(("Text", "Back Extra"), True, {"Text": Carried("{{c1::a}}"), "Back Extra": Carried("one")}).keys == {
+        "format": "anki",
+        "text": "{{c1::a}}",
+        "extra": "one",
+    }

@@ -115,7 +115,7 @@ def card_body(fields: tuple[str, ...], cloze: bool, carried: dict[str, Carried])
     if not cloze and fields == ("Front", "Back") and len(texts) == 2:
         kind = "basic"
         keys = {"front": texts["Front"], "back": texts["Back"]}
-    elif cloze and fields[:1] == ("Text",) and set(fields) <= {"Text", "Back Extra", "Extra"} and "Text" in texts:
+    elif cloze and fields in (("Text",), ("Text", "Back Extra"), ("Text", "Extra")) and "Text" in texts:
         kind = "cloze"
         keys = {"text": texts["Text"]}
         extra = texts.get("Back Extra", texts.get("Extra"))
