@@ -825,3 +825,21 @@ def test_import__a_cloze_type_with_both_extra_fields_keeps_both():
         "text": "{{c1::a}}",
         "extra": "one",
     }
+
+
+def test_import__format_anki_is_no_way_round_the_sanitiser_for_what_runs_on_students_devices(sample, tmp_path):
+    project = imported(sample.legacy, tmp_path)
+    project.edit(
+        "cards/pharmacology/receptors.yaml",
+        "    back: β<sub>2</sub>",
+        "    back: β<sub>2</sub><img src=x onerror=alert(1)>",
+    )
+    result = project.run("check")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "cards/pharmacology/receptors.yaml:12: cards[0].back: 'onerror=' runs on every student's device (a script, "
+        "event handler, javascript: link or frame); remove it, or keep it knowingly: add 'scripts: allowed' to the "
+        "card's note type file"
+    )
+    project.edit("notetypes/anki-basic.yaml", "kind: standard", "kind: standard\nscripts: allowed")
+    assert project.run("check", "--strict").exit_code == 0

@@ -45,7 +45,7 @@ from tierdeck.importing.mapping import (
     unique,
 )
 from tierdeck.importing.writer import Flow, FlowMap, dump
-from tierdeck.notes.notetypes import NoteTypes, builtin, parse_notetype
+from tierdeck.notes.notetypes import NoteTypes, active_content, builtin, css_loads_pages, parse_notetype
 from tierdeck.notes.render import plain_text
 from tierdeck.portable.model import ImportedDeck, NoteIn, NoteTypeIn
 from tierdeck.portable.notetype import NoteType
@@ -69,8 +69,6 @@ NOTETYPE_COMMENT = (
     "Imported from Anki by 'tierdeck import'. 'id' is Anki's: students' notes of this type are matched by it,\n"
     "so keep it. Templates and CSS may change freely; fields and template names may not (docs/migrating.md)."
 )
-# What makes a template active content (tierdeck's own note types hold none): scripts, handlers, frames.
-_ACTIVE = re.compile(r"<script\b|<iframe\b|<object\b|<embed\b|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
 _SRC_UNSAFE = re.compile(r"[%\"&<>'\s]")
 # An apkg note's Anki modification time, or None for a plain-text export.
 Seed = tuple[str | None, int | None, int | None]  # (guid, mtime, Anki note id)
@@ -500,8 +498,12 @@ class Planner:
         if 0 < notetype.sort_field < len(notetype.fields):
             data["sort_field"] = notetype.fields[notetype.sort_field]
         data["templates"] = templates
-        if any(_ACTIVE.search(t.front) or _ACTIVE.search(t.back) for t in notetype.templates):
-            data["scripts"] = "allowed"  # the instructor's templates, as students' Anki runs them today
+        if (
+            any(active_content(t.front) or active_content(t.back) for t in notetype.templates)
+            or css_loads_pages(notetype.css)
+            or any(active_content(text) for note in self.imported.notes if note.notetype == notetype.id for text in note.fields)
+        ):
+            data["scripts"] = "allowed"  # the instructor's templates and notes, as students' Anki runs them today
         if "\r" in notetype.css or not notetype.css:
             data["css"] = notetype.css
         else:

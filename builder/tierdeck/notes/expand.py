@@ -19,7 +19,7 @@ from tierdeck.format.schema import Evidence, did_you_mean, format_path
 from tierdeck.notes.kinds import KINDS, NoteParts
 from tierdeck.notes.loader import CardRef
 from tierdeck.notes.media import MediaFile, MediaResolver
-from tierdeck.notes.notetypes import NoteTypes
+from tierdeck.notes.notetypes import NoteTypes, active_content
 from tierdeck.notes.render import render
 from tierdeck.portable.notetype import NoteType
 from tierdeck.portable.templates import card_ordinals
@@ -104,6 +104,7 @@ class _Fields:
         self.resolver = media
         self.html = ref.card.format != "markdown"
         self.verbatim = ref.card.format == "anki"  # an imported note's HTML: the instructor's, sent as written
+        self.scripts_allowed = False  # by the note type, once known (`scripts: allowed`)
         self.media: list[MediaFile] = []
         self.problems: list[Diagnostic] = []
 
@@ -115,7 +116,7 @@ class _Fields:
         """`text` at `path` in the card file as safe HTML with its media packed."""
         if text is None:
             return ""
-        html, problems = (text, ()) if self.verbatim else _render(text, self.html)
+        html, problems = (text, _active(text, self.scripts_allowed)) if self.verbatim else _render(text, self.html)
         if self.resolver is not None and self.resolver.references(html):
             html, found, media_problems = self.resolver.rewrite(html, self.ref.file)
             self.media += found
@@ -128,6 +129,17 @@ class _Fields:
         """A problem at `where` below the card."""
         path = (*self.ref.path, *where)
         self.problems.append(Diagnostic(self.ref.file, f"{format_path(path)}: {message}", path=path))
+
+
+def _active(text: str, allowed: bool) -> tuple[str, ...]:
+    """Why verbatim HTML cannot go to students as it is: active content its note type does not allow."""
+    found = [] if allowed else active_content(text)
+    if not found:
+        return ()
+    return (
+        f"{found[0]} runs code or loads a page on every student's device; remove it, or keep it knowingly: add "
+        "'scripts: allowed' to the card's note type file",
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -153,6 +165,7 @@ def expand(
                 hint += f", or add notetypes/{notetype_key}.yaml (see docs/notetypes.md)"
             f.problem(("notetype",), f"unknown note type '{notetype_key}'; {hint}")
         return [], f.problems
+    f.scripts_allowed = notetype.scripts_allowed
     parts = kind.notes(card, f)
     source = f(ref.source, "source") if card.source is not None or "Source" in notetype.fields else ""
     hint = f(card.hint, "hint")

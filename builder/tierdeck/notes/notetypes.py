@@ -57,7 +57,7 @@ class NoteTypes(Mapping[str, NoteType]):
     @cached_property
     def digest(self) -> str:
         """Changes whenever any note type changes: part of every cache key of compiled cards."""
-        parts = [f"{k}/{nt.version}/{nt.model_id}/{nt.content_hash}" for k, nt in sorted(self._by_key.items())]
+        parts = [f"{k}/{nt.version}/{nt.model_id}/{nt.content_hash}/{nt.scripts_allowed}" for k, nt in sorted(self._by_key.items())]
         parts += sorted(f"{k}/broken" for k in self.broken)
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -191,6 +191,7 @@ def _from_file(
         scripts=spec.scripts == "allowed" and any(active_content(t.front) or active_content(t.back) for t in templates),
         builtin=not project,
         sources=tuple(sources) if project else (),
+        scripts_allowed=spec.scripts == "allowed",
     )
     problems += _check(notetype, spec, path)
     errors = [p for p in problems if p.level == "error"]
@@ -303,6 +304,11 @@ def active_content(template: str) -> list[str]:
     parser.feed(template)
     parser.close()
     return list(dict.fromkeys(parser.found))
+
+
+def css_loads_pages(css: str) -> bool:
+    """Whether a note type's CSS loads something from the network (which needs `scripts: allowed`)."""
+    return bool(_css_problems(css))
 
 
 def _css_problems(css: str) -> list[str]:

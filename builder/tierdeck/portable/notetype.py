@@ -42,6 +42,8 @@ class NoteType:
     file: Path | None = field(default=None, compare=False)  # where it was read from; None for a built-in
     builtin: bool = field(default=False, compare=False)
     sources: tuple[Path, ...] = field(default=(), compare=False)  # every file it was read from
+    # its file says `scripts: allowed`, so an imported note's fields (format: anki) may run code too
+    scripts_allowed: bool = field(default=False, compare=False)
 
     @cached_property
     def model_id(self) -> int:
