@@ -837,9 +837,8 @@ def test_import__format_anki_is_no_way_round_the_sanitiser_for_what_runs_on_stud
     result = project.run("check")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        "cards/pharmacology/receptors.yaml:12: cards[0].back: 'onerror=' runs on every student's device (a script, "
-        "event handler, javascript: link or frame); remove it, or keep it knowingly: add 'scripts: allowed' to the "
-        "card's note type file"
+        "cards/pharmacology/receptors.yaml:12: cards[0].back: onerror= on <img> runs code or loads a page on every "
+        "student's device; remove it, or keep it knowingly: add 'scripts: allowed' to the card's note type file"
     )
     project.edit("notetypes/anki-basic.yaml", "kind: standard", "kind: standard\nscripts: allowed")
     assert project.run("check", "--strict").exit_code == 0
