@@ -77,16 +77,32 @@ def test_release__locked_builds_are_byte_identical_across_days_and_folders(sampl
 
     assert digest(sample.root) == digest(other)
     manifest = json.loads((other / "dist" / "manifest.json").read_text())
+    assert manifest["format"] == 1
     assert manifest["decks"] == [
         {
             "id": "sample",
             "name": "Sample Deck",
             "version": "1.0.0",
+            "namespace": "sample",
             "file": "sample.apkg",
             "sha256": digest(other),
+            "size": (other / "dist" / "sample.apkg").stat().st_size,
+            "tier": None,
             "notes": 9,
             "cards": 13,
-            "tiers": {"basics": {"notes": 4, "cards": 6}, "advanced": {"notes": 5, "cards": 7}},
+            "tiers": {
+                "basics": {"title": "1 Basics", "notes": 4, "cards": 6},
+                "advanced": {"title": "2 Advanced", "notes": 5, "cards": 7},
+            },
+            "notetypes": [
+                {"name": "tierdeck Basic", "id": 1496707301, "version": 1},
+                {"name": "tierdeck Cloze", "id": 1463627071, "version": 1},
+                {"name": "tierdeck Mechanism", "id": 1573321153, "version": 1},
+                {"name": "tierdeck Table", "id": 2021975570, "version": 1},
+                {"name": "tierdeck Term", "id": 1080095511, "version": 1},
+            ],
+            "merge_notetypes": False,
+            "issues": None,
         }
     ]
     assert list(system_temp.iterdir()) == []  # nothing left behind in the system temp folder

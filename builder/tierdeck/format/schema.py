@@ -28,6 +28,8 @@ Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 Text = Annotated[str, StringConstraints(min_length=1, pattern=BLANK_PATTERN)]
 Tag = Annotated[str, StringConstraints(pattern=TAG_PATTERN)]
 Guid = Annotated[str, StringConstraints(pattern=GUID_PATTERN)]
+URL_PATTERN = r"^https?://\S+$"
+Url = Annotated[str, StringConstraints(pattern=URL_PATTERN)]
 
 # How well supported a card's claim is, weakest last. Each level is also the tag `evidence::<level>`.
 EVIDENCE_LEVELS = ("established", "source-claim", "contested", "not-mainstream", "refuted")
@@ -75,6 +77,11 @@ class Manifest(_Model):
     legacy_lint: bool = Field(
         False,
         description="Apply the authoring lint to imported cards not edited since the import too (off: one summary).",
+    )
+    issues: Url | None = Field(
+        None,
+        description="Where students report a wrong card (the add-on's 'Report a problem'): an http(s) URL such as "
+        "https://github.com/OWNER/REPO/issues/new, optionally with {title} and {body} placeholders.",
     )
 
 
@@ -510,6 +517,13 @@ def _describe(root: type[BaseModel], data: Any, error: Any) -> tuple[YamlPath, s
         pattern = error.get("ctx", {}).get("pattern")
         if pattern == TAG_PATTERN:
             return path, f"tag '{shown(value)}' contains a space or quote; use '-' or '::' instead of spaces", False
+        if pattern == URL_PATTERN:
+            return (
+                path,
+                f"'{shown(value)}' is not a web address; write the whole URL, e.g. "
+                "'https://github.com/OWNER/REPO/issues/new'",
+                False,
+            )
         if pattern == GUID_PATTERN:
             return (
                 path,

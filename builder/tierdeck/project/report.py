@@ -30,6 +30,7 @@ class Output:
     path: Path
     sha256: str
     tier: str | None  # the one tier it holds, or None for the whole deck
+    size: int = 0  # bytes, for the release manifest
 
 
 @dataclass

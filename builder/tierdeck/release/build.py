@@ -7,7 +7,6 @@ found, each located at `file:line`. The command line is a thin layer over these 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections import Counter
@@ -20,6 +19,7 @@ from tierdeck import __version__, files
 from tierdeck.cache import remembered_digests
 from tierdeck.errors import Diagnostic, InputError, UsageError, relative
 from tierdeck.format.layout import project_root
+from tierdeck.portable import release
 from tierdeck.project.record import Record
 from tierdeck.project.report import DeckResult, DeckSummary, Output, Report
 from tierdeck.workers import gc_paused
@@ -197,10 +197,11 @@ def _write_packages(
                     media = [*shipped, *(m for n in notes for m in n.media)]
                     staged = write_apkg(path, layout_of(result, tier), notes, times, media)
                     replacement.adopt(staged, path)
-                    digest = hashlib.sha256(staged.read_bytes()).hexdigest()
+                    data = staged.read_bytes()
+                    digest = hashlib.sha256(data).hexdigest()
                 except OSError as exc:
                     raise files.output_error(exc, path, kept) from exc
-                result.outputs.append(Output(path, digest, tier))
+                result.outputs.append(Output(path, digest, tier, len(data)))
                 done += len(notes)
                 if progress:
                     progress(done, total)
@@ -252,33 +253,41 @@ def _stale_lock(result: DeckResult) -> Diagnostic:
 
 
 def release_manifest(out_dir: Path, decks: list[DeckResult]) -> str:
-    """The text of `dist/manifest.json`: per package its deck, version, file, sha256 and note and card counts per tier.
+    """The text of `dist/manifest.json` (`tierdeck.portable.release`): per package its deck, file, sha256, size,
+    counts per tier, note types and whether students must merge them.
 
     Entries of other packages already in the file are kept while their package still exists.
     """
-    path = out_dir / "manifest.json"
-    entries: dict[str, dict] = {}
     try:
-        for entry in json.loads(path.read_text(encoding="utf-8")).get("decks", []):
-            if (out_dir / entry["file"]).exists():
-                entries[entry["file"]] = entry
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
+        kept = [p for p in release.read(out_dir).packages if (out_dir / p.file).exists()]
+    except release.ManifestError:  # none yet, or an older format: rewritten from this build
+        kept = []
+    packages = {p.file: p for p in kept}
     for result in decks:
+        manifest = result.deck.manifest
+        titles = {t.id: t.title for t in manifest.tiers}
         for output in result.outputs:
             notes = [n for n in result.notes if output.tier in (None, n.tier)]
             note_counts = Counter(n.tier for n in notes)
             cards = {t: c for t, c in result.cards_per_tier.items() if output.tier in (None, t)}
-            entry = {
-                "id": result.deck.manifest.id,
-                "name": result.deck.manifest.name,
-                "version": result.deck.manifest.version,
-                "file": output.path.name,
-                "sha256": output.sha256,
-                "notes": len(notes),
-                "cards": sum(cards.values()),
-                "tiers": {t: {"notes": note_counts[t], "cards": cards[t]} for t in cards},
-            }
-            entries[entry["file"]] = entry
-    payload = {"tierdeck": __version__, "decks": [entries[k] for k in sorted(entries)]}
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+            notetypes = {n.notetype.key: n.notetype for n in notes}
+            packages[output.path.name] = release.Package(
+                id=manifest.id,
+                name=manifest.name,
+                version=manifest.version,
+                namespace=result.identity.namespace,
+                file=output.path.name,
+                sha256=output.sha256,
+                size=output.size,
+                tier=output.tier,
+                notes=len(notes),
+                cards=sum(cards.values()),
+                tiers={t: release.TierCounts(titles[t], note_counts[t], cards[t]) for t in cards},
+                notetypes=tuple(
+                    release.NoteTypeInfo(nt.name, nt.model_id, nt.version)
+                    for nt in sorted(notetypes.values(), key=lambda nt: nt.name)
+                ),
+                merge_notetypes=any(nt.version > 1 for nt in notetypes.values()),
+                issues=manifest.issues,
+            )
+    return release.dumps(release.Release(tuple(packages[k] for k in sorted(packages)), __version__))
