@@ -103,6 +103,7 @@ def test_release__locked_builds_are_byte_identical_across_days_and_folders(sampl
             ],
             "merge_notetypes": False,
             "issues": None,
+            "sources": None,
         }
     ]
     assert list(system_temp.iterdir()) == []  # nothing left behind in the system temp folder

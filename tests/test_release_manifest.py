@@ -29,6 +29,14 @@ def test_release_manifest__reader_returns_what_the_build_wrote(sample):
     assert package.size == (sample.root / "dist" / "sample.apkg").stat().st_size
     assert package.tiers["basics"] == release.TierCounts("1 Basics", 4, 6)
     assert package.issues == "https://github.com/course/bone/issues/new"
+    assert package.sources == {
+        "pr-signalling": "cards/sample/advanced.yaml:5",
+        "bone-cells": "cards/sample/advanced.yaml:12",
+        "h2o": "cards/sample/advanced.yaml:19",
+        "bone-remodeling": "cards/sample/basics.yaml:6",
+        "osteoclast-role": "cards/sample/basics.yaml:11",
+        "remodeling-cells": "cards/sample/basics.yaml:16",
+    }
     assert package.merge_notetypes is False
     assert release.loads(release.dumps(read)) == read
 

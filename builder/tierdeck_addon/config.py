@@ -32,6 +32,7 @@ class Settings:
     # note type name -> field names the student owns; "*" applies to every note type
     protected_fields: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"*": DEFAULT_PROTECTED})
     removed_cards: str = "suspend"
+    report_shortcut: str = "Ctrl+Shift+R"
 
     def protected(self, notetype: str) -> frozenset[str]:
         """The fields of note type `notetype` an update never overwrites."""
@@ -81,4 +82,5 @@ def read(data: object) -> Settings:
         bool(data.get("check_on_startup", True)),
         {k: tuple(v) for k, v in protected.items()},
         removed,
+        str(data.get("report_shortcut", "Ctrl+Shift+R")),
     )

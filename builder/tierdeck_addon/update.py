@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,6 +112,7 @@ class Outcome:
     removed: int
     unfollowed: int  # notes newly suspended because their tier is not followed
     merged_notetypes: bool
+    changes: object = field(default=None, compare=False, repr=False)  # Anki's OpChanges, for the GUI to refresh
 
     def summary(self) -> str:
         """One line for the student."""
@@ -255,7 +256,7 @@ def apply(col: Collection, plan: Plan, settings) -> Outcome:
         if hasattr(col.models, "_clear_cache"):  # the import changed note types behind the Python cache
             col.models._clear_cache()
         outcome = _after_import(col, plan, settings, len(log.new))
-        col.merge_undo_entries(checkpoint)
+        outcome = replace(outcome, changes=col.merge_undo_entries(checkpoint))
     except Exception as exc:
         try:
             col.merge_undo_entries(checkpoint)
@@ -310,7 +311,10 @@ def _after_import(col: Collection, plan: Plan, settings, added: int) -> Outcome:
         STATE_KEY.format(namespace=plan.package.namespace),
         {
             "deck": plan.package.id,
+            "name": plan.package.name,
             "version": plan.package.version,
+            "issues": plan.package.issues,
+            "sources": plan.package.sources,
             "sha256": plan.package.sha256,
             "timestamp": max((n.mtime for n in incoming.values()), default=0),
             "tiers": list(plan.tiers) if plan.tiers is not None else None,
@@ -354,3 +358,42 @@ def _follow_tiers(col: Collection, plan: Plan, nids: dict[str, int]) -> int:
         col.sched.suspend_cards(_cards_of(col, suspend))
         col.tags.bulk_add(suspend, UNFOLLOWED_TAG)
     return len(suspend)
+
+
+# --- following subscriptions -----------------------------------------------------------------------------
+
+
+@dataclass
+class Pending:
+    """One followed deck after a check: a plan to show and apply, up to date (no plan), or an error."""
+
+    url: str
+    package: release.Package | None = None
+    plan: Plan | None = None
+    error: str | None = None
+
+
+def check(col: Collection, settings, downloads: Path) -> list[Pending]:
+    """Every subscription's release, downloaded into `downloads` and planned when it is not applied yet.
+
+    Reads the collection and never changes it: safe to run in the background."""
+    from . import fetch
+
+    results = []
+    for sub in settings.subscriptions:
+        try:
+            rel, at = fetch.read_manifest(sub.url)
+            whole = [p for p in rel.packages if p.tier is None]
+            if not whole:
+                raise UpdateError(f"{at} lists no whole-deck package; nothing was changed")
+            for package in whole:
+                state = state_of(col, package.namespace)
+                tiers = list(sub.tiers) if sub.tiers is not None else None
+                if state and state.get("sha256") == package.sha256 and state.get("tiers") == tiers:
+                    results.append(Pending(sub.url, package))
+                    continue
+                apkg = fetch.download(at, package, downloads)
+                results.append(Pending(sub.url, package, plan(col, package, apkg, settings, sub.tiers)))
+        except (fetch.FetchError, UpdateError) as exc:
+            results.append(Pending(sub.url, error=str(exc)))
+    return results

@@ -62,6 +62,8 @@ class Package:
     merge_notetypes: bool
     # Where students report a wrong card: a URL, optionally with {title} and {body} placeholders.
     issues: str | None = None
+    # With `issues`: where each card is written, `file:line` by card id, so a report can say it.
+    sources: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,9 @@ def _package(entry: object, where: str) -> Package:
     issues = _get(entry, "issues", str, where, optional=True)
     if issues is not None and not issues.startswith(("https://", "http://")):
         raise ManifestError(f"{where}.issues: expected an http(s) URL, got '{issues[:80]}'")
+    sources = _get(entry, "sources", dict, where, optional=True)
+    if sources is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
+        raise ManifestError(f"{where}.sources: expected a mapping of card ids to 'file:line' texts")
     return Package(
         id=_get(entry, "id", str, where),
         name=_get(entry, "name", str, where),
@@ -194,4 +199,5 @@ def _package(entry: object, where: str) -> Package:
         notetypes=tuple(notetypes),
         merge_notetypes=_get(entry, "merge_notetypes", bool, where),
         issues=issues,
+        sources=sources,
     )

@@ -207,7 +207,7 @@ def _write_packages(
                     progress(done, total)
             if not tiers and not locked:
                 replacement.write(result.identity.lock_path, stamps.lock.dumps())
-        replacement.write(out_dir / "manifest.json", release_manifest(out_dir, report.decks))
+        replacement.write(out_dir / "manifest.json", release_manifest(out_dir, report.decks, report.root))
         replacement.commit()
     for result in report.decks:
         old = result.identity.read_from
@@ -252,7 +252,20 @@ def _stale_lock(result: DeckResult) -> Diagnostic:
     )
 
 
-def release_manifest(out_dir: Path, decks: list[DeckResult]) -> str:
+def _sources(notes: list, root: Path) -> dict[str, str]:
+    """`file:line` of each card, by card id, for students' reports (only decks that say where issues go)."""
+    from tierdeck.format import yamlio
+
+    locator = yamlio.Locator()
+    out: dict[str, str] = {}
+    for note in notes:
+        if note.card_id not in out:
+            line = locator.line(note.file, (*note.path[:2], "id"), at_key=True)
+            out[note.card_id] = f"{relative(note.file, root)}:{line}" if line else relative(note.file, root)
+    return out
+
+
+def release_manifest(out_dir: Path, decks: list[DeckResult], report_root: Path) -> str:
     """The text of `dist/manifest.json` (`tierdeck.portable.release`): per package its deck, file, sha256, size,
     counts per tier, note types and whether students must merge them.
 
@@ -289,5 +302,6 @@ def release_manifest(out_dir: Path, decks: list[DeckResult]) -> str:
                 ),
                 merge_notetypes=any(nt.version > 1 for nt in notetypes.values()),
                 issues=manifest.issues,
+                sources=_sources(notes, report_root) if manifest.issues else None,
             )
     return release.dumps(release.Release(tuple(packages[k] for k in sorted(packages)), __version__))
