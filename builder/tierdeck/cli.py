@@ -469,6 +469,35 @@ def schema(ctx: click.Context, out_dir: Path | None) -> None:
         _say(f"wrote {relative(path.resolve(), Path.cwd())}")
 
 
+@cli.group()
+def addon() -> None:
+    """The students' Anki add-on: follow a deck's releases and get each one in place (docs/addon.md)."""
+
+
+@addon.command("build")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("tierdeck-follow.ankiaddon"),
+    show_default=True,
+    help="The .ankiaddon file to write.",
+)
+def addon_build(out: Path) -> None:
+    """Write the Anki add-on as one .ankiaddon file, to install in Anki with Tools > Add-ons > Install from file.
+
+    It needs no project: it is the same for every deck (students give it a deck's manifest URL).
+
+    \b
+    Example:
+      tierdeck addon build -o dist/tierdeck-follow.ankiaddon
+    """
+    from tierdeck.tools.addon import build_addon
+
+    path = build_addon(out)
+    _say(f"wrote {_display(path.resolve(), Path.cwd())}")
+
+
 @cli.command()
 @click.argument("directory", default=".", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--deck", "deck_id", help="The first deck's id [default: from DIRECTORY's name].")
