@@ -272,6 +272,20 @@ def test_addon__removed_cards_can_be_deleted_instead(course, tmp_path):
     col.close()
 
 
+def test_addon__a_card_removed_and_then_restored_is_studied_again(course, tmp_path):
+    h2o = "  - type: basic\n    id: h2o\n    tier: basics\n    front: Formula of water?\n    back: H<sub>2</sub>O\n"
+    col = open_collection(tmp_path / "student")
+    _follow(col, _release(course, tmp_path / "server", V1), tmp_path)
+    course.edit("cards/sample/advanced.yaml", h2o, "")
+    assert _follow(col, _release(course, tmp_path / "server", V2), tmp_path).removed == 1
+    course.write("cards/sample/advanced.yaml", (course.root / "cards/sample/advanced.yaml").read_text() + h2o)
+    _follow(col, _release(course, tmp_path / "server", "1701000000"), tmp_path)
+    note = _deck_notes(col)["h2o"]
+    assert "tierdeck::removed" not in note.tags
+    assert [col.get_card(c).queue for c in note.card_ids()] == [0]
+    col.close()
+
+
 @pytest.mark.parametrize(
     "data, message",
     [

@@ -306,6 +306,7 @@ def _after_import(col: Collection, plan: Plan, settings, added: int) -> Outcome:
         else:
             col.sched.suspend_cards(_cards_of(col, removed_nids))
             col.tags.bulk_add(removed_nids, REMOVED_TAG)
+    _restore_returned(col, plan, nids)
     unfollowed = _follow_tiers(col, plan, nids)
     col.set_config(
         STATE_KEY.format(namespace=plan.package.namespace),
@@ -338,6 +339,15 @@ def _after_import(col: Collection, plan: Plan, settings, added: int) -> Outcome:
 
 def _cards_of(col: Collection, nids: list[int]) -> list[int]:
     return [cid for nid in nids for cid in col.card_ids_of_note(nid)]
+
+
+def _restore_returned(col: Collection, plan: Plan, nids: dict[str, int]) -> None:
+    """A note an earlier release removed and this one has again: lift what the removal did."""
+    tagged = set(col.find_notes(f'"tag:{REMOVED_TAG}"'))
+    back = [nids[g] for g in plan._incoming if g in nids and nids[g] in tagged]
+    if back:
+        col.sched.unsuspend_cards(_cards_of(col, back))
+        col.tags.bulk_remove(back, REMOVED_TAG)
 
 
 def _follow_tiers(col: Collection, plan: Plan, nids: dict[str, int]) -> int:
