@@ -100,7 +100,7 @@ def main() -> int:
         meta_path = os.path.join(folder, "meta.json")
         meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
         config = json.load(open(os.path.join(folder, "config.json")))
-        config.update(subscriptions=[{"url": options["url"]}], apply="automatic")
+        config.update(subscriptions=[{"url": options["url"]}], apply="ask" if options.get("ask") else "automatic")
         meta["config"] = config
         json.dump(meta, open(meta_path, "w"))
     started = time.time()
@@ -135,6 +135,22 @@ def main() -> int:
         result["addon_loaded"] = gui is not None
         if gui is not None:
             gui.showWarning = lambda text, **kwargs: result["warnings"].append(text)
+            gui.openLink = lambda url: result.setdefault("opened", []).append(url)
+            result["tools_menu"] = [a.text() for a in aqt.mw.form.menuTools.actions() if "tierdeck" in a.text()]
+
+            def open_dialog(dialog) -> None:  # what the student sees, then the Apply button
+                result["dialog"] = {"title": dialog.windowTitle(), "html": gui.changes_html(dialog.plan)}
+                dialog.show()
+                if options.get("shot"):
+                    aqt.mw.progress.single_shot(800, guarded(lambda: shoot(dialog)), False)
+                else:
+                    dialog.accept()
+
+            def shoot(dialog) -> None:
+                dialog.grab().save(options["shot"], "PNG")
+                dialog.accept()
+
+            gui.ChangesDialog.open = open_dialog
         aqt.mw.progress.single_shot(TIMEOUT * 1000, guarded(timeout), False)
         if phase == "refuse":
             aqt.mw.progress.single_shot(500, guarded(wait_for_warning), False)
@@ -176,6 +192,35 @@ def main() -> int:
             col.update_note(note)
             col.set_user_flag_for_cards(3, col.find_cards('"CardId:bone-cells/osteoclast/role"'))
         result["facts"] = facts(col)
+        if options.get("report"):
+            review("osteoclast-role")
+        else:
+            finish()
+
+    def review(card_id: str) -> None:
+        """Show one card in the reviewer (through a one-card filtered deck), then report it."""
+        col = aqt.mw.col
+        (cid,) = col.find_cards(f'"CardId:{card_id}"')
+        deck = col.sched.get_or_create_filtered_deck(0)
+        deck.name = "review one"
+        del deck.config.search_terms[:]
+        term = deck.config.search_terms.add()
+        term.search, term.limit = f"cid:{cid}", 1
+        result["filtered_deck"] = col.sched.add_or_update_filtered_deck(deck).id
+        col.decks.select(result["filtered_deck"])
+        result["reported_card"] = cid
+        aqt.mw.moveToState("review")
+
+    def on_question(card) -> None:
+        if phase != "follow" or not options.get("report") or finished:
+            return
+        shortcuts = []
+        sys.modules[f"{ADDON}.gui"]._shortcuts("review", shortcuts)
+        result["review_shortcuts"] = [key for key, _ in shortcuts]
+        sys.modules[f"{ADDON}.gui"].report_current_card()
+        aqt.mw.moveToState("deckBrowser")
+        aqt.mw.col.sched.empty_filtered_deck(result["filtered_deck"])  # the card goes home, its schedule as it was
+        aqt.mw.col.decks.remove([result["filtered_deck"]])
         finish()
 
     def on_init() -> None:
@@ -192,6 +237,7 @@ def main() -> int:
     gui_hooks.profile_did_open.append(guarded(on_profile_open))
     gui_hooks.operation_did_execute.append(guarded(after_op))
     gui_hooks.main_window_did_init.append(guarded(on_init))
+    gui_hooks.reviewer_did_show_question.append(guarded(on_question))
     aqt._run(["anki", "-b", base, "-p", PROFILE, "-l", "en_US"], exec=True)
     return 0
 

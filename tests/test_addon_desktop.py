@@ -139,6 +139,9 @@ def test_addon_desktop__follows_a_deck_over_http_from_install_to_restart(sample,
     www, url = server
     sample.own_notetype("basic")
     sample.edit("notetypes/basic.yaml", "CardId]", "CardId, Personal]")
+    sample.edit(
+        "decks/sample.yaml", "tags: [sample]", "tags: [sample]\nissues: https://github.com/course/bone/issues/new"
+    )
     addon = tmp_path / "tierdeck-follow.ankiaddon"
     assert CliRunner().invoke(cli, ["addon", "build", "-o", str(addon)]).exit_code == 0
     base = tmp_path / "anki" / "base"
@@ -161,8 +164,31 @@ def test_addon_desktop__follows_a_deck_over_http_from_install_to_restart(sample,
     sample.edit("notetypes/basic.yaml", "CardId, Personal]", "CardId, Personal, Mnemonic]")
     sample.edit("decks/sample.yaml", "version: 1.0.0", "version: 1.1.0")
     _publish(sample, www, V2)
-    v2 = _anki(desktop, base, "follow", json.dumps({"url": url, "version": "1.1.0"}))
+    shot = tmp_path / "update-dialog.png"
+    v2 = _anki(
+        desktop,
+        base,
+        "follow",
+        json.dumps({"url": url, "version": "1.1.0", "ask": True, "report": True, "shot": str(shot)}),
+    )
     assert v2["warnings"] == []
+    assert v2["tools_menu"] == ["Check followed tierdeck decks for updates", "Follow a tierdeck deck…"]
+    # "apply": "ask" showed what the release changes before applying it
+    assert v2["dialog"]["title"] == "Update Sample Deck"
+    assert v2["dialog"]["html"] == (
+        "<h3>Sample Deck 1.0.0 → 1.1.0</h3><p>Note types changed: tierdeck Basic (merged into the new version; your "
+        "notes keep their reviews).</p><h4>1 Basics</h4><ul><li>Changed: What do osteoclasts do?<br>Back: <s>They "
+        "eat bone (my words).</s> → <b>They break down (resorb) bone.</b></li><li>Removed: Formula of water?</li></ul>"
+    )
+    assert shot.stat().st_size > 1000
+    if os.environ.get("TIERDECK_SCREENSHOTS"):  # docs/addon.md's picture, refreshed on demand
+        shutil.copy(shot, os.environ["TIERDECK_SCREENSHOTS"])
+    # "Report a problem with this card" from the reviewer (shortcut too) opens the issue page, prefilled
+    assert v2["review_shortcuts"] == ["Ctrl+Shift+R"]
+    (opened,) = v2["opened"]
+    assert opened.startswith("https://github.com/course/bone/issues/new?title=Card%20osteoclast-role%20%28Sample")
+    assert f"Anki%20card%20id%3A%20{v2['reported_card']}" in opened
+    assert "cards%2Fsample%2Fbasics.yaml%3A11" in opened and "version%201.1.0" in opened
 
     after = _anki(desktop, base, "verify")["facts"]  # a restart: what Anki reads back from disk
     notes = after["notes"]
