@@ -7,6 +7,7 @@ only asks, shows and schedules.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 from pathlib import Path
@@ -165,7 +166,7 @@ class ChangesDialog(QDialog):
     def accept(self) -> None:
         super().accept()
         chosen = "delete" if self.delete_removed.isChecked() else "suspend"
-        apply(self.plan, config.Settings(**{**self.current.__dict__, "removed_cards": chosen}))
+        apply(self.plan, dataclasses.replace(self.current, removed_cards=chosen))
 
 
 # --- following a deck ----------------------------------------------------------------------------------

@@ -34,6 +34,9 @@ from tierdeck.portable import release
 from tierdeck.portable.apkg import read_package
 from tierdeck.portable.safety import Limits
 
+from . import fetch
+from .config import Settings
+
 if TYPE_CHECKING:
     from anki.collection import Collection
 
@@ -186,7 +189,9 @@ def state_of(col: Collection, namespace: str) -> dict | None:
 # --- planning ---------------------------------------------------------------------------------------------
 
 
-def plan(col: Collection, package: release.Package, apkg: Path, settings, tiers: tuple[str, ...] | None = None) -> Plan:
+def plan(
+    col: Collection, package: release.Package, apkg: Path, settings: Settings, tiers: tuple[str, ...] | None = None
+) -> Plan:
     """What applying `apkg` (already checked against `package`) would change; changes nothing."""
     incoming = _read_incoming(apkg)
     state = state_of(col, package.namespace)
@@ -244,7 +249,7 @@ def plan(col: Collection, package: release.Package, apkg: Path, settings, tiers:
 # --- applying ---------------------------------------------------------------------------------------------
 
 
-def apply(col: Collection, plan: Plan, settings) -> Outcome:
+def apply(col: Collection, plan: Plan, settings: Settings) -> Outcome:
     """Apply a plan as one undo step; on any failure after the import began, undo it and raise UpdateError."""
     from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
@@ -271,7 +276,7 @@ def apply(col: Collection, plan: Plan, settings) -> Outcome:
     return outcome
 
 
-def _after_import(col: Collection, plan: Plan, settings, added: int) -> Outcome:
+def _after_import(col: Collection, plan: Plan, settings: Settings, added: int) -> Outcome:
     incoming, state = plan._incoming, plan._state
     old_instructor_tags = set((state or {}).get("tags", []))
     nids = dict(col.db.all("select guid, id from notes"))
@@ -383,12 +388,10 @@ class Pending:
     error: str | None = None
 
 
-def check(col: Collection, settings, downloads: Path) -> list[Pending]:
+def check(col: Collection, settings: Settings, downloads: Path) -> list[Pending]:
     """Every subscription's release, downloaded into `downloads` and planned when it is not applied yet.
 
     Reads the collection and never changes it: safe to run in the background."""
-    from . import fetch
-
     results = []
     for sub in settings.subscriptions:
         try:
