@@ -251,7 +251,8 @@ def plan(
 
 def apply(col: Collection, plan: Plan, settings: Settings) -> Outcome:
     """Apply a plan as one undo step; on any failure after the import began, undo it and raise UpdateError."""
-    from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+    # Anki 23.10 has these only in import_export_pb2 (anki.collection re-exports them in newer versions)
+    from anki.import_export_pb2 import ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
     package = plan.package
     checkpoint = col.add_custom_undo_entry(f"Update {package.name}")
