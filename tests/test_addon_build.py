@@ -41,7 +41,8 @@ def test_addon_build__holds_the_addon_and_the_portable_core_nothing_else(tmp_pat
         "report.py",
         "update.py",
         "vendor/tierdeck/__init__.py",
-        "vendor/tierdeck/errors.py",
+        "vendor/tierdeck/cache.py",  # errors.py's diagnostics are storable in tierdeck's cache (stdlib only)
+        "vendor/tierdeck/errors.py",  # portable's problems are Diagnostics
         "vendor/tierdeck/portable/__init__.py",
         "vendor/tierdeck/portable/apkg.py",
         "vendor/tierdeck/portable/collection.py",
@@ -113,3 +114,26 @@ def test_addon_build__the_installed_addon_updates_a_collection_with_only_anki_an
         str(tmp_path / "addons21" / "tierdeck_follow" / "vendor" / "tierdeck" / "__init__.py"),
         "[]",
     ]
+
+
+def test_addon_build__the_addon_imports_only_the_standard_library_anki_and_the_portable_core():
+    """What the add-on may import inside Anki; the vendored closure follows from it."""
+    import ast
+    from pathlib import Path
+
+    import tierdeck_addon
+
+    allowed = set(sys.stdlib_module_names) | {"anki", "aqt", "__future__"}
+    found = {}
+    for path in sorted(Path(tierdeck_addon.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            for name in names:
+                # tierdeck.errors: the exceptions the portable readers raise
+                if name.split(".")[0] not in allowed and not name.startswith(("tierdeck.portable", "tierdeck.errors")):
+                    found.setdefault(path.name, []).append(name)
+    assert found == {}
