@@ -495,7 +495,7 @@ def addon_build(out: Path) -> None:
     from tierdeck.tools.addon import build_addon
 
     path = build_addon(out)
-    _say(f"wrote {_display(path.resolve(), Path.cwd())}")
+    _say(f"wrote {relative(path.resolve(), Path.cwd())}")
 
 
 @cli.command()
