@@ -27,7 +27,7 @@ import html
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from tierdeck.errors import InputError
 from tierdeck.portable import release
@@ -38,7 +38,9 @@ from . import fetch
 from .config import Settings
 
 if TYPE_CHECKING:
+    from anki.cards import CardId
     from anki.collection import Collection
+    from anki.notes import NoteId
 
 STATE_KEY = "tierdeck_addon:{namespace}"
 REMOVED_TAG = "tierdeck::removed"
@@ -205,7 +207,7 @@ def plan(
         mt_names[int(nt["id"])] = nt["name"]
     existing = {
         guid: (nid, mid, mod, flds, tags)
-        for nid, guid, mid, mod, flds, tags in col.db.all("select id, guid, mid, mod, flds, tags from notes")
+        for nid, guid, mid, mod, flds, tags in _rows(col, "select id, guid, mid, mod, flds, tags from notes")
     }
     changing_types: set[str] = set()
     for guid, new in incoming.items():
@@ -280,14 +282,14 @@ def apply(col: Collection, plan: Plan, settings: Settings) -> Outcome:
 def _after_import(col: Collection, plan: Plan, settings: Settings, added: int) -> Outcome:
     incoming, state = plan._incoming, plan._state
     old_instructor_tags = set((state or {}).get("tags", []))
-    nids = dict(col.db.all("select guid, id from notes"))
+    nids = cast("dict[str, NoteId]", dict(_rows(col, "select guid, id from notes")))
     updates = []
     protected_kept = 0
     for guid, (snapshot, old_tags) in plan._snapshots.items():
         new = incoming[guid]
         note = col.get_note(nids[guid])
-        notetype = note.note_type()
-        protected = settings.protected(notetype["name"]) | settings.protected(new.notetype)
+        notetype = note.note_type() or {}
+        protected = settings.protected(notetype.get("name", "")) | settings.protected(new.notetype)
         before = (list(note.fields), list(note.tags))
         kept = False
         for name in note.keys():
@@ -343,11 +345,17 @@ def _after_import(col: Collection, plan: Plan, settings: Settings, added: int) -
     )
 
 
-def _cards_of(col: Collection, nids: list[int]) -> list[int]:
+def _rows(col: Collection, sql: str) -> list[Any]:
+    """The rows a query on the (open) collection returns."""
+    assert col.db is not None, "the collection is closed"
+    return col.db.all(sql)
+
+
+def _cards_of(col: Collection, nids: list[NoteId]) -> list[CardId]:
     return [cid for nid in nids for cid in col.card_ids_of_note(nid)]
 
 
-def _restore_returned(col: Collection, plan: Plan, nids: dict[str, int]) -> None:
+def _restore_returned(col: Collection, plan: Plan, nids: dict[str, NoteId]) -> None:
     """A note an earlier release removed and this one has again: lift what the removal did."""
     tagged = set(col.find_notes(f'"tag:{REMOVED_TAG}"'))
     back = [nids[g] for g in plan._incoming if g in nids and nids[g] in tagged]
@@ -356,11 +364,11 @@ def _restore_returned(col: Collection, plan: Plan, nids: dict[str, int]) -> None
         col.tags.bulk_remove(back, REMOVED_TAG)
 
 
-def _follow_tiers(col: Collection, plan: Plan, nids: dict[str, int]) -> int:
+def _follow_tiers(col: Collection, plan: Plan, nids: dict[str, NoteId]) -> int:
     """Suspend the notes of tiers not followed (tagged, so following the tier again lifts exactly those)."""
     if plan.tiers is None:
         followed_again = [nids[g] for g in plan._incoming if g in nids]
-        to_suspend = []
+        to_suspend: list[NoteId] = []
     else:
         followed_again = [nids[g] for g, n in plan._incoming.items() if g in nids and n.tier in plan.tiers]
         to_suspend = [nids[g] for g, n in plan._incoming.items() if g in nids and n.tier not in plan.tiers]
