@@ -92,3 +92,25 @@ def test_new__outside_a_project_points_to_init(tmp_path):
     assert result.exit_code == 2
     assert "no tierdeck project here" in result.stderr and "start one with 'tierdeck init'" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_init__in_a_github_clone_the_manifest_names_its_issue_page(tmp_path):
+    folder = tmp_path / "course"
+    folder.mkdir()
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    subprocess.run(
+        ["git", "-C", str(folder), "remote", "add", "origin", "git@github.com:med-school/bone.git"], check=True
+    )
+    result = CliRunner().invoke(cli, ["init", str(folder)], catch_exceptions=False)
+    assert result.exit_code == 0
+    manifest = (folder / "decks" / "course.yaml").read_text()
+    assert "\nissues: https://github.com/med-school/bone/issues/new\n" in manifest
+
+
+def test_init__elsewhere_the_issue_line_is_left_to_fill_in(tmp_path):
+    result = CliRunner().invoke(cli, ["init", str(tmp_path / "course")], catch_exceptions=False)
+    assert result.exit_code == 0
+    manifest = (tmp_path / "course" / "decks" / "course.yaml").read_text()
+    assert manifest.endswith(
+        "tags: [course]\n# issues: https://github.com/OWNER/REPO/issues/new   # where students report a wrong card\n"
+    )

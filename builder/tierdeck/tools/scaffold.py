@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -33,7 +34,7 @@ tiers:
   - {{id: advanced, title: 2 Advanced}}
 cards: [cards/{deck_id}]
 tags: [{deck_id}]
-"""
+{issues}"""
 
 BASICS = """\
 # yaml-language-server: $schema=../../schemas/cards.schema.json
@@ -135,6 +136,26 @@ def init_project(root: Path, deck_id: str | None = None, name: str | None = None
     return [*created, *texts], warnings
 
 
+_GITHUB_REMOTE = re.compile(
+    r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)([\w.-]+)/([\w.-]+?)(?:\.git)?/?$"
+)
+
+
+def _issues_line(root: Path) -> str:
+    """The manifest's `issues:` line: the GitHub repository's new-issue page when `root` is in a clone of one,
+    else the same line commented out, to fill in (where students' add-on sends a report of a wrong card)."""
+    try:
+        remote = subprocess.run(
+            ["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:  # no git
+        remote = ""
+    match = _GITHUB_REMOTE.match(remote)
+    if match:
+        return f"issues: https://github.com/{match.group(1)}/{match.group(2)}/issues/new\n"
+    return "# issues: https://github.com/OWNER/REPO/issues/new   # where students report a wrong card\n"
+
+
 def _slug_of(folder: str) -> str:
     """A deck id from a folder name (`Renal Physiology` -> `renal-physiology`); 'my-deck' when it has none."""
     slug = re.sub(r"[^a-z0-9]+", "-", folder.lower()).strip("-")
@@ -171,7 +192,9 @@ def new_deck(
         raise InputError(taken)
     name = name or title_of(deck_id)
     texts = {
-        manifest: MANIFEST.format(deck_id=deck_id, name=json.dumps(name, ensure_ascii=False)),
+        manifest: MANIFEST.format(
+            deck_id=deck_id, name=json.dumps(name, ensure_ascii=False), issues=_issues_line(root)
+        ),
         cards / "basics.yaml": BASICS.format(),
         cards / "advanced.yaml": ADVANCED.format(),
     }
