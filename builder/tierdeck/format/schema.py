@@ -12,7 +12,16 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from tierdeck.errors import Diagnostic, YamlPath, shown
 
@@ -187,11 +196,23 @@ class Row(_Model):
         description="Column keys of this row's cells that are shown in the table but make no card.",
     )
 
-    @model_validator(mode="before")
+    # written as a plain list (its cells sit one level higher in the YAML than under `cells:`)
+    _shorthand: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="wrap")
     @classmethod
-    def from_shorthand(cls, value: Any) -> Any:
-        """A plain list is shorthand for `{cells: list}`."""
-        return value if isinstance(value, dict) else {"cells": value}
+    def from_shorthand(cls, value: Any, handler: Any) -> Any:
+        """A plain list is shorthand for `{cells: list}`; the row remembers how it was written."""
+        if isinstance(value, dict):
+            return handler(value)
+        row = handler({"cells": value})
+        row._shorthand = True
+        return row
+
+    @property
+    def shorthand(self) -> bool:
+        """Whether the row was written as a plain list of cells."""
+        return self._shorthand
 
 
 class TableCard(_Card):

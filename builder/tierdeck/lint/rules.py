@@ -410,7 +410,7 @@ def _lint_table(ref: CardRef) -> list[Diagnostic]:
             empty = _EMPTY_CELL.fullmatch(plain)
             if not empty and not (j and _PLACEHOLDER.fullmatch(plain)):
                 continue
-            where = ("rows", i, "cells", j) if _row_is_mapping(ref, i) else ("rows", i, j)
+            where = ("rows", i, j) if card.rows[i].shorthand else ("rows", i, "cells", j)
             shown = f" ('{cell.strip()}')" if cell.strip() else ""
             what = f"the table cell is empty{shown}" if empty else f"the table cell's answer is a placeholder{shown}"
             fix = (
@@ -432,7 +432,7 @@ def _taught(ref: CardRef) -> Iterable[tuple[YamlPath, str, Evidence | None]]:
             for j in range(1, min(len(card.columns), len(row.cells))):
                 if asked(card, row, column_keys, j):
                     evidence = row.cell_evidence.get(column_keys[j]) or row.evidence or ref.evidence
-                    where = ("rows", i, "cells", j) if _row_is_mapping(ref, i) else ("rows", i, j)
+                    where = ("rows", i, j) if card.rows[i].shorthand else ("rows", i, "cells", j)
                     yield where, row.cells[j], evidence
         return
     texts = {
@@ -477,15 +477,6 @@ def _lint_evidence(ref: CardRef) -> list[Diagnostic]:
                 )
             )
     return found
-
-
-def _row_is_mapping(ref: CardRef, row: int) -> bool:
-    """Whether a row is written as `{id, cells}` (its cells then sit one level deeper in the YAML)."""
-    data, _ = yamlio.load(ref.file)
-    try:
-        return isinstance(data["cards"][ref.index]["rows"][row], dict)
-    except (KeyError, IndexError, TypeError):
-        return False
 
 
 # Markup that adds no words: tags, emphasis and code marks, heading/quote/table marks, link targets.
