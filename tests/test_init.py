@@ -39,6 +39,7 @@ def test_init__a_complete_project_that_checks_builds_and_ignores_its_outputs(tmp
         "created Renal Course/README.md\n"
         "created Renal Course/.gitignore\n"
         "created Renal Course/.github/workflows/decks.yml\n"
+        f"created Renal Course/.tierdeck/tierdeck-{__version__}-py3-none-any.whl\n"
         "next: cd Renal Course && tierdeck check && tierdeck preview --open (see README.md)\n"
     )
     project = Project(tmp_path / "Renal Course")
@@ -54,14 +55,52 @@ def test_init__a_complete_project_that_checks_builds_and_ignores_its_outputs(tmp
     assert not [p for p in staged if p.startswith(("dist/", "preview/", ".tierdeck-cache/"))], staged
 
 
-def test_init__the_workflow_installs_the_tierdeck_that_wrote_it_and_runs_no_tool_tests(tmp_path):
+def test_init__the_workflow_installs_the_wheel_init_committed_and_runs_no_tool_tests(tmp_path):
     assert init(tmp_path, "course").exit_code == 0
     text = (tmp_path / "course" / ".github" / "workflows" / "decks.yml").read_text()
-    steps = [step for job in yaml.safe_load(text)["jobs"].values() for step in job["steps"]]
+    workflow = yaml.safe_load(text)
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
     runs = [step["run"] for step in steps if "run" in step]
-    assert runs[0] == f'pip install "tierdeck=={__version__}"'
-    assert runs[1:3] == ["tierdeck check --strict", "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) tierdeck build --locked"]
+    wheel = f".tierdeck/tierdeck-{__version__}-py3-none-any.whl"
+    assert runs[0] == f"pip install {wheel}"  # the file in the project, never a name anyone may register on PyPI
+    assert (tmp_path / "course" / wheel).is_file()
+    assert runs[1:4] == [
+        'tierdeck check --tag "$GITHUB_REF_NAME"',
+        "tierdeck check --strict",
+        "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) tierdeck build --locked",
+    ]
     assert not any("pytest" in run or ".ci/run" in run for run in runs)
+    # any default branch name (git init makes master or main), pull requests and v* tags
+    push = workflow[True]["push"]  # PyYAML reads the key `on` as True
+    assert push == {"tags": ["v*"], "branches": ["**"]}
+    assert workflow["jobs"]["build"]["if"] == (
+        "github.event_name != 'push' || github.ref_type == 'tag' "
+        "|| github.ref_name == github.event.repository.default_branch"
+    )
+
+
+def test_init__the_committed_wheel_is_the_same_file_every_time(tmp_path):
+    """A second init (or a colleague's) vendors byte-identical bytes: no spurious diff in the repository."""
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    assert init(tmp_path / "a", "course").exit_code == 0
+    assert init(tmp_path / "b", "course").exit_code == 0
+    name = f"course/.tierdeck/tierdeck-{__version__}-py3-none-any.whl"
+    assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_check_tag__a_tag_that_is_not_the_manifests_version_fails_with_the_fix(tmp_path):
+    assert init(tmp_path, "course").exit_code == 0
+    project = Project(tmp_path / "course")
+    ok = project.run("check", "--tag", "v0.1.0")
+    assert (ok.exit_code, ok.stdout) == (0, "ok: the tag v0.1.0 is the version of course\n")
+    wrong = project.run("check", "--tag", "v0.2.0")
+    assert wrong.exit_code == 1
+    assert wrong.stderr == (
+        "decks/course.yaml:5: version: is 0.1.0 but the release tag is v0.2.0; set 'version: 0.2.0' here and commit "
+        "it, then move the tag onto that commit (git tag -f v0.2.0 && git push -f origin v0.2.0), or tag v0.1.0 if "
+        "that is the release you meant\n"
+        "1 error; nothing was written\n"
+    )
 
 
 def test_init__this_repositorys_deck_workflow_is_the_one_init_writes():

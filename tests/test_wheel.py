@@ -3,6 +3,7 @@ outside this repository, its CI workflow's commands included, up to a package th
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from anki_engine import import_package, open_collection
+from tierdeck import __version__
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -71,7 +73,14 @@ def run(bin_dir: Path, command: str, cwd: Path, env: dict | None = None) -> subp
     return result
 
 
-def test_wheel__a_project_started_outside_the_repository_checks_builds_previews_and_imports(installed, tmp_path):
+def fresh_env(tmp_path: Path) -> Path:
+    """A new virtual environment with nothing installed: its bin/ folder."""
+    env = tmp_path / "ci-env"
+    venv.create(env, with_pip=True)
+    return env / ("Scripts" if os.name == "nt" else "bin")
+
+
+def test_wheel__a_project_started_outside_the_repository_runs_its_whole_workflow_and_imports(installed, tmp_path):
     # the README's promise, as written: init, then check, build and preview
     run(installed, "tierdeck init course && cd course && tierdeck check --strict && tierdeck build && tierdeck preview",
         tmp_path)
@@ -79,23 +88,38 @@ def test_wheel__a_project_started_outside_the_repository_checks_builds_previews_
     assert (project / "preview" / "index.html").is_file()
     version = run(installed, "python -m tierdeck --version", project).stdout
     assert version.startswith("tierdeck, version")
-    # the workflow's commands, run locally: on a commit with two release tags, as CI runs them on a tag
+    # a commit with two release tags, as CI sees them on a tag
     git = "git -c user.email=ci@example.org -c user.name=CI"
-    run(installed, f"git init -q && git add -A && {git} commit -qm v1 && git tag v1.0.0", project)
+    run(installed, f"git init -q && git add -A && {git} commit -qm v1 && git tag v0.1.0", project)
     (project / "cards" / "course" / "basics.yaml").write_text(
         (project / "cards" / "course" / "basics.yaml").read_text().replace("They build new bone matrix.", "They build bone.")
     )
-    run(installed, f"tierdeck build && git add -A && {git} commit -qm v1.1 && git tag v1.1.0", project)
+    manifest = project / "decks" / "course.yaml"
+    manifest.write_text(manifest.read_text().replace("version: 0.1.0", "version: 0.2.0"))
+    run(installed, f"tierdeck build && git add -A && {git} commit -qm v0.2 && git tag v0.2.0", project)
+    # every step of the workflow, in a fresh environment that has never seen tierdeck: its install step must take
+    # tierdeck from the wheel init committed, not from PyPI (where no tierdeck may exist); dependencies come from
+    # the package index as in CI
     workflow = yaml.safe_load((project / ".github" / "workflows" / "decks.yml").read_text())
     steps = [step["run"] for step in workflow["jobs"]["build"]["steps"] if "run" in step]
-    assert steps[0].startswith("pip install ")
-    for command in steps[1:]:  # everything after installing tierdeck
-        run(installed, command, project, env={"GITHUB_REF_NAME": "v1.1.0"})
+    ci = fresh_env(tmp_path)
+    for command in steps:
+        run(ci, command, project, env={"GITHUB_REF_NAME": "v0.2.0"})
+    origin = json.loads(run(ci, "pip show -q tierdeck >/dev/null && python -c \"from importlib.metadata import "
+                                "distribution as d; print(d('tierdeck').read_text('direct_url.json'))\"", project).stdout)
+    assert origin["url"] == (project / ".tierdeck" / f"tierdeck-{__version__}-py3-none-any.whl").as_uri()
     changelog = (project / "dist" / "CHANGELOG.md").read_text()
     assert "Changed `example-question` (basic)" in changelog
+    # a tag that is not the manifests' version stops the release at its first tierdeck step
+    mismatched = subprocess.run(
+        ["bash", "-c", steps[1]], cwd=project, capture_output=True, text=True,
+        env={**os.environ, "PATH": f"{ci}{os.pathsep}{os.environ['PATH']}", "GITHUB_REF_NAME": "v0.3.0"},
+    )
+    assert mismatched.returncode == 1
+    assert mismatched.stderr.startswith("decks/course.yaml:5: version: is 0.2.0 but the release tag is v0.3.0; ")
     # what students import
     col = open_collection(tmp_path / "student")
     counts = import_package(col, project / "dist" / "course.apkg")
     assert counts.new == 8 and counts.conflicting == 0  # the example deck: 8 notes, 13 cards
     col.close()
-    assert shlex.split(steps[1]) == ["tierdeck", "check", "--strict"]
+    assert shlex.split(steps[2]) == ["tierdeck", "check", "--strict"]

@@ -180,8 +180,13 @@ def _tier_summary(summary: DeckSummary) -> str:
 @_manifests
 @click.option("--strict", is_flag=True, help="Treat lint warnings as errors (exit 1), e.g. in CI.")
 @click.option("--watch", is_flag=True, help="Check again whenever a file of the project is saved; Ctrl-C stops.")
+@click.option(
+    "--tag",
+    metavar="TAG",
+    help="Only check that the release tag TAG (e.g. v1.2.0) is every deck's version: (CI runs it on a tag).",
+)
 @click.pass_context
-def check(ctx: click.Context, manifests: tuple[Path, ...], strict: bool, watch: bool) -> None:
+def check(ctx: click.Context, manifests: tuple[Path, ...], strict: bool, watch: bool, tag: str | None) -> None:
     """Validate decks and cards without writing anything; list every problem.
 
     With no MANIFESTS, checks every manifest under decks/. Lint warnings (a duplicated front, a front
@@ -193,8 +198,13 @@ def check(ctx: click.Context, manifests: tuple[Path, ...], strict: bool, watch: 
       tierdeck check
       tierdeck check --strict decks/progesterone-bone.yaml
       tierdeck check --watch
+      tierdeck check --tag v1.2.0     # fails unless every manifest says version: 1.2.0
     """
     root, named = _root(ctx, manifests)
+    if tag is not None:
+        ids = core.check_tag(root, named, tag)
+        _say(f"ok: the tag {tag} is the version of {', '.join(ids)}")
+        return
     if watch:
         _watch_check(root, named, strict)
         return

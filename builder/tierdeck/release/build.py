@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from tierdeck import __version__, files
 from tierdeck.cache import remembered_digests
 from tierdeck.errors import Diagnostic, InputError, UsageError, relative
-from tierdeck.format.layout import project_root
+from tierdeck.format.layout import manifest_paths, project_root
 from tierdeck.portable import release
 from tierdeck.project.record import Record
 from tierdeck.project.report import DeckResult, DeckSummary, Output, Report
@@ -53,6 +53,46 @@ def check(root: Path | None = None, manifests: list[Path] | None = None, strict:
         raise InputError([replace(d, level="error") for d in problems])
     record.put(report, (tuple(report.summaries), report.warnings))
     return report
+
+
+def check_tag(root: Path | None, manifests: list[Path] | None, tag: str) -> list[str]:
+    """The release tag (`v1.2.0` or `1.2.0`) is the `version:` of every deck: their ids, else InputError.
+
+    CI runs it on a tag before publishing, so a release called v1.2.0 never ships decks saying "Version 1.1.0".
+    """
+    from tierdeck.format import yamlio
+    from tierdeck.notes.loader import read_manifest
+
+    root = project_root(root, manifests)
+    wanted = tag[1:] if tag[:1] in ("v", "V") and tag[1:2].isdigit() else tag
+    problems, ids = [], []
+    for path in manifest_paths(root, manifests):
+        manifest, found = read_manifest(path)
+        problems += found
+        if manifest is None:
+            continue
+        ids.append(manifest.id)
+        if manifest.version == wanted:
+            continue
+        fix = (
+            f"set 'version: {wanted}' here and commit it, then move the tag onto that commit "
+            f"(git tag -f {tag} && git push -f origin {tag})"
+        )
+        if manifest.version is None:
+            problems.append(Diagnostic(path, f"the release tag is {tag} but this manifest has no version; {fix}", line=1))
+        else:
+            problems.append(
+                Diagnostic(
+                    path,
+                    f"version: is {manifest.version} but the release tag is {tag}; {fix}, or tag "
+                    f"v{manifest.version} if that is the release you meant",
+                    path=("version",),
+                )
+            )
+    if problems:
+        locator = yamlio.Locator()
+        raise InputError([locator.resolve(d) for d in problems])
+    return ids
 
 
 def _missing_evidence(report: Report) -> list[Diagnostic]:

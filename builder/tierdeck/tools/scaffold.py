@@ -2,17 +2,23 @@
 
 `init` writes a whole deck repository: a first deck (as `new` makes it), the JSON Schemas for editors, a
 `.gitignore`, a README for the deck's authors and a GitHub Actions workflow that installs the tierdeck
-version that created it (package data under `tierdeck/data/project/`). `new` adds a deck: a manifest and a
+version that created it (package data under `tierdeck/data/project/`). That tierdeck travels with the project
+as a wheel in `.tierdeck/`, packed from the running installation (`vendored_wheel`): CI installs that file, so
+it works before (and whether or not) tierdeck is on PyPI, and no one else's upload under the name can replace it. `new` adds a deck: a manifest and a
 cards folder with one example card of each type, whose files start with the YAML language server's schema
 line, so an editor validates them from the start. Nothing that exists is ever overwritten.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import json
 import re
 import subprocess
-from importlib import resources
+import zipfile
+from importlib import metadata, resources
 from pathlib import Path
 from string import Template
 
@@ -98,6 +104,55 @@ def workflow(install: str) -> str:
     return project_template("workflow.yml", install=install)
 
 
+WHEEL_FOLDER = ".tierdeck"
+
+
+def wheel_name() -> str:
+    """The file name of this tierdeck's wheel (pure Python, any platform)."""
+    return f"tierdeck-{__version__}-py3-none-any.whl"
+
+
+def vendored_wheel() -> bytes:
+    """This running tierdeck packed as a wheel pip installs: the package's files and its distribution's metadata.
+
+    Works for an install from a wheel or from a source checkout (editable); the same files give the same bytes.
+    """
+    package = Path(__file__).resolve().parent.parent
+    dist_info = f"tierdeck-{__version__}.dist-info"
+    try:
+        dist = metadata.distribution("tierdeck")
+        meta = dist.read_text("METADATA") or ""
+        entry_points = dist.read_text("entry_points.txt") or ""
+    except metadata.PackageNotFoundError:
+        meta, entry_points = "", ""
+    if not meta:  # running from a folder on sys.path, never installed: the essentials pip needs
+        meta = f"Metadata-Version: 2.1\nName: tierdeck\nVersion: {__version__}\n"
+    if not entry_points:
+        entry_points = "[console_scripts]\ntierdeck = tierdeck.cli:main\n"
+    files: dict[str, bytes] = {}
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
+            files["tierdeck/" + path.relative_to(package).as_posix()] = path.read_bytes()
+    files[f"{dist_info}/METADATA"] = meta.encode()
+    files[f"{dist_info}/WHEEL"] = (
+        f"Wheel-Version: 1.0\nGenerator: tierdeck {__version__}\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    ).encode()
+    files[f"{dist_info}/entry_points.txt"] = entry_points.encode()
+    record = [
+        f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}"
+        for name, data in files.items()
+    ]
+    files[f"{dist_info}/RECORD"] = ("\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return out.getvalue()
+
+
 def init_project(root: Path, deck_id: str | None = None, name: str | None = None) -> tuple[list[Path], list[Diagnostic]]:
     """A new deck project in `root` (created if needed): every file written, and warnings.
 
@@ -111,12 +166,12 @@ def init_project(root: Path, deck_id: str | None = None, name: str | None = None
             f"'{deck_id}' is not a valid deck id; use lowercase letters, digits and single hyphens, e.g. 'bone-health'"
         )
     name = name or title_of(deck_id)
-    texts = {
-        root / target: project_template(source, install=f'"tierdeck=={__version__}"', name=name)
-        if source != "workflow.yml"
-        else workflow(f'"tierdeck=={__version__}"')
+    wheel = f"{WHEEL_FOLDER}/{wheel_name()}"
+    texts: dict[Path, str | bytes] = {
+        root / target: project_template(source, wheel=wheel, name=name) if source != "workflow.yml" else workflow(wheel)
         for source, target in PROJECT_FILES.items()
     }
+    texts[root / wheel] = vendored_wheel()
     taken = [
         Diagnostic(path, "already exists; 'tierdeck init' never overwrites: start the project in an empty folder")
         for path in texts
