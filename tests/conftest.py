@@ -105,14 +105,13 @@ MINIMAL_MANIFEST = """
     name: Mini
     tiers:
       - {id: one, title: 1 One}
-      - {id: two, title: 2 Two}
     cards: [cards]
 """
 
 
 @pytest.fixture
 def mini(project: Project) -> Project:
-    """A project with a two-tier manifest `decks/mini.yaml` reading every file under cards/."""
+    """A project with a one-tier manifest `decks/mini.yaml` reading every file under cards/."""
     project.write("decks/mini.yaml", MINIMAL_MANIFEST)
     return project
 

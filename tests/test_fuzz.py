@@ -29,6 +29,8 @@ from hypothesis import strategies as st
 from anki_engine import import_package, open_collection, visible_text
 from conftest import MINIMAL_MANIFEST, Project
 
+TWO_TIERS = MINIMAL_MANIFEST.replace("title: 1 One}", "title: 1 One}\n      - {id: two, title: 2 Two}")
+
 LOCATED = re.compile(r"^[^\s:][^:]*:\d+: \S.*$")
 SUMMARY = re.compile(r"^\d+ errors?(, \d+ warnings?)?; nothing was written$")
 REPORTED = re.compile(r"^mini: (\d+) cards? ", re.MULTILINE)
@@ -197,7 +199,7 @@ def card_files():
 def build(card_file: str, folder: Path):
     """Run `tierdeck build` on a project whose only card file is `card_file`."""
     project = Project(folder)
-    project.write("decks/mini.yaml", MINIMAL_MANIFEST)
+    project.write("decks/mini.yaml", TWO_TIERS)
     (folder / "cards").mkdir()
     (folder / "cards" / "a.yaml").write_text(card_file, encoding="utf-8")
     return project, project.run("build")

@@ -7,10 +7,12 @@ version, then the new one, and counts what Anki does: no new notes, no conflicts
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import pytest
 
-from anki_engine import ImportCounts, history, import_package, open_collection, study_everything
+from anki_engine import ImportCounts, history, import_package, notes_by_card_id, open_collection, study_everything
 
 V1, V2 = "1700000000", "1700864000"
 
@@ -97,7 +99,53 @@ def test_rename__without_previous_ids_is_refused_and_says_how(project):
     assert not (project.root / "dist" / "acid-base-physiology.apkg").exists()
 
 
+def test_card_rename__a_released_card_under_a_new_id_is_refused_with_previous_ids_as_the_fix(project):
+    deck(project, "acid-base", "Acid-Base")
+    assert project.run("build").exit_code == 0
+    project.edit("cards/acid-base/a.yaml", "id: q1", "id: osteoclast-role")
+    for command in ("check", "build"):
+        result = project.run(command)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            "cards/acid-base/a.yaml:5: cards[0].id: card 'osteoclast-role' is released card 'q1' under a new id (same "
+            "content; 'q1' is gone): students would get it twice, the new copy without their reviews; keep its "
+            "identity with 'previous_ids: [q1]' on this card, or change the id back to 'q1'\n"
+            "1 error; nothing was written\n"
+        )
+    # a new card with other content beside a removed one is an ordinary add and remove
+    project.edit("cards/acid-base/a.yaml", "They resorb bone.", "They resorb old bone.")
+    assert project.run("check", "--strict").exit_code == 0
+
+
+def test_card_rename__previous_ids_keep_the_note_students_have_and_diff_calls_it_a_rename(project, tmp_path):
+    deck(project, "acid-base", "Acid-Base")
+    cards = project.root / "cards" / "acid-base" / "a.yaml"
+    git = ["git", "-c", "user.email=a@example.org", "-c", "user.name=A"]
+    assert project.run("build", env={"SOURCE_DATE_EPOCH": V1}).exit_code == 0
+    subprocess.run(["git", "init", "-q"], cwd=project.root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=project.root, check=True)
+    subprocess.run([*git, "commit", "-qm", "v1"], cwd=project.root, check=True)
+    subprocess.run(["git", "tag", "v1"], cwd=project.root, check=True)
+    col = student_with(project, tmp_path, "acid-base.apkg")
+    studied = history(col)
+
+    cards.write_text(cards.read_text().replace("id: q1", "id: osteoclast-role\n    previous_ids: [q1]"))
+    result = project.run("build", env={"SOURCE_DATE_EPOCH": V2})
+    assert result.exit_code == 0, result.output
+    assert "(1 changed since the lock file)" in result.stdout  # not "1 added, 1 removed"
+    counts = import_package(col, project.root / "dist" / "acid-base.apkg")
+    assert counts == ImportCounts(new=0, updated=1, duplicate=1, conflicting=0)
+    assert col.note_count() == 2 and col.card_count() == 3  # the card reaches the student once
+    assert history(col) == studied
+    assert sorted(notes_by_card_id(col)) == ["c1", "osteoclast-role"]
+    col.close()
+    changelog = project.run("diff", "v1").stdout
+    assert "- Renamed `q1` → `osteoclast-role` (basic): students keep the card and its reviews\n" in changelog
+    assert "Added" not in changelog and "Removed" not in changelog
+
+
 def test_delete__a_deleted_decks_lock_is_an_error_until_it_is_removed(project):
+
     deck(project, "old", "Old")
     deck(project, "other", "Other", prefix="o-")
     assert project.run("build").exit_code == 0
@@ -107,7 +155,8 @@ def test_delete__a_deleted_decks_lock_is_an_error_until_it_is_removed(project):
     assert result.stderr.startswith("decks/old.lock:1: this lock file belongs to deck 'old', which no manifest")
     assert "if you renamed the deck, add 'previous_ids: [old]' to its manifest" in result.stderr
     (project.root / "decks" / "old.lock").unlink()
-    assert project.run("check").exit_code == 0
+    shutil.rmtree(project.root / "cards" / "old")  # its cards, else no deck lists them (a warning)
+    assert project.run("check", "--strict").exit_code == 0
 
 
 def test_move__a_card_moved_to_another_deck_keeps_its_identity(project, tmp_path):

@@ -39,7 +39,7 @@ CARDS = f"""
 """
 
 NO_SOURCE = """
-    tier: two
+    tier: one
     cards:
       - type: cloze
         id: c2
@@ -280,3 +280,53 @@ def test_lint__the_readability_targets_are_the_note_types_own_backgrounds():
     css = (data / "notetypes" / "tierdeck.css").read_text(encoding="utf-8").lower()
     for colour in targets["backgrounds"].values():
         assert f"--td-bg: {colour};" in css, colour
+
+
+def test_lint__every_warning_has_a_rule_an_author_can_opt_out_of(mini):
+    """Each lint warning of the two sample decks above is named by a rule of LINT_RULES."""
+    from tierdeck.format.schema import LINT_RULES
+    from tierdeck.lint.rules import rule_of
+    from tierdeck.release import build as core
+
+    rules = set()
+    for text in (CARDS, CRAFT):
+        mini.write("cards/a.yaml", text)
+        for warning in core.load(mini.root).warnings:
+            assert rule_of(warning) in LINT_RULES, warning.message
+            rules.add(rule_of(warning))
+    assert rules >= {"duplicate-prompt", "long-front", "cloze-hides-most", "cloze-list", "cloze-pair",
+                     "circular-answer", "similar-definitions", "mechanism-steps", "empty-cell", "code-width"}
+
+
+def test_lint__a_card_opts_out_of_a_rule_with_a_reason_shown_in_stats_and_the_preview(mini):
+    mini.write("cards/a.yaml", CRAFT.replace(
+        "id: panel\n",
+        "id: panel\n        lint:\n          ignore: [cloze-list]\n          why: The four are independent causes, not a list.\n",
+    ))
+    result = mini.run("check", "--strict")
+    assert "hide the items of one short list" not in result.stderr
+    assert "hide a matched pair" in result.stderr  # other cards and rules still warn
+    stats = mini.run("stats")
+    assert (
+        "lint opted out of ('lint: {ignore: ...}'): 1 warning\n"
+        "cards/a.yaml:9: cloze-list, because: The four are independent causes, not a list.\n"
+    ) in stats.stdout
+    assert mini.run("preview").exit_code == 0
+    page = "".join(p.read_text() for p in (mini.root / "preview").rglob("*.js"))
+    assert "lint 'cloze-list' ignored on purpose: The four are independent causes, not a list." in page
+
+
+def test_lint__a_whole_file_opts_out_and_an_unknown_rule_is_located(mini):
+    mini.write("cards/a.yaml", CARDS.replace(
+        "source: Lecture 1\n", "source: Lecture 1\n    lint: {ignore: [long-front, duplicate-prompt], why: Exam wording.}\n"
+    ))
+    warnings = mini.run("check").stderr
+    assert "warning: cards[" in warnings
+    assert "words (more than 40)" not in warnings and "same front as" not in warnings
+    assert "a mechanism has 2 to 10 steps" in warnings
+    mini.write("cards/a.yaml", CARDS.replace("source: Lecture 1\n", "source: Lecture 1\n    lint: {ignore: [long-fornt], why: x}\n"))
+    result = mini.run("check")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "cards/a.yaml:3: lint.ignore[0]: 'long-fornt' is not a valid lint rule; did you mean 'long-front'?\n"
+    )

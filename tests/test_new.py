@@ -99,7 +99,7 @@ def test_new__warns_when_another_deck_reads_the_whole_cards_folder(mini):
     result = mini.run("new", "second")
     assert result.exit_code == 0
     assert result.stderr == (
-        "decks/mini.yaml:6: warning: cards[0]: 'cards' includes the new cards/second/, so this deck takes in the new "
+        "decks/mini.yaml:5: warning: cards[0]: 'cards' includes the new cards/second/, so this deck takes in the new "
         "cards too; list only its own folder, e.g. 'cards/<its id>'\n"
     )
 

@@ -136,6 +136,23 @@ def test_notetype__mistakes_in_a_note_type_file_are_located(vocab, change, messa
     assert result.stderr.startswith(message + "\n"), result.stderr
 
 
+def test_notetype__a_template_typo_and_a_card_field_typo_are_reported_in_one_run(vocab):
+    """The note type's mistake does not hide the card's: both stages of errors at once."""
+    vocab.edit("notetypes/vocab.yaml", 'front: "{{Meaning}}"', 'front: "{{Meening}}"')
+    vocab.edit("cards/a.yaml", "Meaning: The", "Meanings: The")
+    result = vocab.run("check")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "cards/a.yaml:8: cards[0].fields.Meanings: note type 'vocab' has no field 'Meanings'; did you mean "
+        "'Meaning'?\n"
+        "notetypes/vocab.yaml:9: templates[1].front: the template uses 'Meening', which is not a field of this "
+        "note type; use one of Word, Meaning, Example\n"
+        "2 errors; nothing was written\n"
+    )
+
+
+def test_notetype__scripts_are_a_warning_until_allowed(vocab):
+    vocab.edit("notetypes/vocab.yaml", 'front: "{{Meaning}}"', 'front: "{{Meaning}}<script>hint()</script>"')
 ACTIVE = (
     "notetypes/vocab.yaml:5: templates: the templates run code or load pages ({}): that runs on every student's "
     "device and breaks on some clients (AnkiDroid, AnkiMobile); remove it, or keep it knowingly with "

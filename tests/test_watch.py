@@ -281,7 +281,7 @@ def test_check_watch__checks_again_after_each_save_until_ctrl_c(mini):
     )
     stdout, stderr = Lines(process.stdout), Lines(process.stderr)
     try:
-        assert stdout.next() == "mini: 2 cards (one 2, two 0)\n"
+        assert stdout.next() == "mini: 2 cards (one 2)\n"
         assert stdout.next() == "ok: 1 deck checked, 0 warnings\n"
         mini.edit("cards/a.yaml", "back: They build bone.", "bak: They build bone.")
         assert stderr.next() == "cards/a.yaml:5: cards[1].bak: unknown key 'bak'; did you mean 'back'?\n"

@@ -111,6 +111,32 @@ class Evidence(_Model):
     )
 
 
+# The lint rules a card or file may opt out of (`lint: {ignore: [...], why: ...}`); tierdeck.lint.rules names
+# each warning it gives with one of these.
+LINT_RULES = (
+    "duplicate-prompt",
+    "long-front",
+    "cloze-hides-most",
+    "cloze-list",
+    "cloze-pair",
+    "circular-answer",
+    "similar-definitions",
+    "mechanism-steps",
+    "empty-cell",
+    "no-source",
+    "code-width",
+    "colour-contrast",
+)
+LintRule = Literal[LINT_RULES]  # type: ignore[valid-type]
+
+
+class LintOptOut(_Model):
+    """Lint warnings a card (or every card of a file) does not get, on purpose; the reason shows in the preview."""
+
+    ignore: list[LintRule] = Field(min_length=1, description="The rules to skip, e.g. [cloze-list].")
+    why: Text = Field(description="Why the card is right as it is: shown in the preview, for reviewers.")
+
+
 class _Card(_Model):
     id: Slug = Field(description="Unique within the deck and stable forever: the note's identity in Anki.")
     tier: Slug | None = Field(None, description="Tier id; defaults to the file's `tier`.")
@@ -133,6 +159,11 @@ class _Card(_Model):
     guid: Guid | None = Field(
         None, description="The note's GUID in Anki, kept from an imported deck; used instead of the derived one."
     )
+    previous_ids: list[Slug] = Field(
+        default_factory=list,
+        description="Former ids of this card: a card renamed after a release keeps its identity in students' Anki.",
+    )
+    lint: LintOptOut | None = Field(None, description="Lint warnings this card does not get, and why.")
 
 
 class TermCard(_Card):
@@ -253,6 +284,7 @@ class CardFile(_Model):
     source: Text | None = Field(None, description="Default source for this file's cards.")
     evidence: Evidence | None = Field(None, description="Default evidence for this file's cards.")
     collapse_extra: bool = Field(False, description="Show every card's `extra` collapsed under 'More'.")
+    lint: LintOptOut | None = Field(None, description="Lint warnings no card of this file gets, and why.")
     cards: list[Card] = Field(description="The cards.")
 
 
@@ -511,6 +543,12 @@ def _describe(root: type[BaseModel], data: Any, error: Any) -> tuple[YamlPath, s
     if kind == "list_type":
         return path, f"expected a list, got {kind_of(value)}; write [a, b] or one '- item' per line", False
     if kind == "string_type":
+        if isinstance(value, dict) and len(value) == 1 and _in_table(root, path) == "cell":
+            (key, val), = value.items()
+            return path, (
+                f"expected text, got a mapping of keys: the ': ' inside this cell makes it a key and a value; put "
+                f"the cell in quotes, e.g. \"{shown(f'{key}: {val}', 60)}\""
+            ), False
         return path, _not_text(value), False
     if kind in ("bool_type", "bool_parsing"):
         return path, f"expected true or false, got {kind_of(value)}; write true or false", False
@@ -563,10 +601,12 @@ def _describe(root: type[BaseModel], data: Any, error: Any) -> tuple[YamlPath, s
     if kind in ("recursion_loop", "recursion_depth_exceeded"):
         return path, "refers to itself through an alias ('*name'); write the value out", False
     if kind == "literal_error":
+        if path[-2:-1] == ("ignore",) and isinstance(path[-1], int):
+            name = "lint rule"
         expected = re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))
-        hint = did_you_mean(str(value), expected) if expected else "see docs/format.md"
+        hint = did_you_mean(str(value), expected) if expected else "see 'tierdeck docs format'"
         return path, f"'{shown(value)}' is not a valid {name}; {hint}", False
-    return path, f"is not valid here ({shown(error['msg'], 120).lower()}); see docs/format.md", False
+    return path, f"is not valid here ({shown(error['msg'], 120).lower()}); see 'tierdeck docs format'", False
 
 
 def validation_diagnostics(

@@ -222,6 +222,10 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[str, int | None]:
             f"invalid YAML: the tag '{shown(tag)}' is not allowed (tierdeck reads plain data only); remove it, or "
             "put the whole value in quotes if the '!' is part of the text"
         ), line
+    if "found unhashable key" in problem or ("did not find expected key" in problem and char not in ("]", "}")):
+        bracket = _VALUE_OPENS_BRACKET.match(_line_text(text, problem_mark))
+        if bracket:
+            return _bracket_value(bracket.group(1)), line
     if "found unhashable key" in problem:
         return _KEY_NOT_TEXT, line
     if "found undefined alias" in problem or context == "while scanning an alias":
@@ -299,6 +303,22 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[str, int | None]:
     return f"invalid YAML ({detail}); check the quoting and indentation of this line and the one before", line
 
 
+# `key: {...` or `- [...`: a value YAML reads as a mapping or list because of its first character
+_VALUE_OPENS_BRACKET = re.compile(r"\s*(?:- +)?(?:[^\s'\"#{\[][^:]*: +)?([{\[])")
+
+
+def _bracket_value(bracket: str) -> str:
+    """A text value starting with '{' or '[' (a cloze, a '[K+]'): the fix is quoting, never indentation."""
+    what, example = ("a mapping", 'text: "{{c1::Vasopressin}} binds V2 receptors"') if bracket == "{" else (
+        "a list",
+        'front: "[K+] above 5.5 mmol/L is called what?"',
+    )
+    return (
+        f"invalid YAML: a value starting with '{bracket}' is read as {what}, so the text after its closing bracket "
+        f"does not fit; put the whole value in quotes, e.g. {example}"
+    )
+
+
 _KEY_NOT_TEXT = "invalid YAML: a key must be plain text, not a list or mapping; write the key as text"
 _TOO_DEEP = "invalid YAML: values are nested too deeply; flatten the structure"
 
@@ -313,7 +333,47 @@ def parse(path: Path, text: str) -> tuple[Any, list[Diagnostic]]:
         if problems:
             return None, problems
         aliased = "&" in text or "*" in text
-    return _checked(path, text, data, aliased)
+    data, problems = _checked(path, text, data, aliased)
+    if not problems and (" #" in text or "\t#" in text):
+        problems = _comments_cutting_text(path, text)
+    return (None if problems else data), problems
+
+
+_COMMENT_AFTER = re.compile(r"[ \t]+#(.*)")
+
+
+def _comments_cutting_text(path: Path, text: str) -> list[Diagnostic]:
+    """Unquoted text followed by ' #' on its line: YAML drops the rest of the line as a comment, silently.
+
+    Flagged when the value is prose (it holds a space) or the '#' is glued to what follows (`#1 reason`): a
+    comment after a one-word value (`tier: core  # the basics`) is an author's comment.
+    """
+    lines = text.split("\n")
+    found, previous = [], None
+    try:
+        for token in yaml.scan(text, Loader=_BaseLoader):
+            if (
+                isinstance(token, yaml.ScalarToken)
+                and token.plain
+                and isinstance(previous, (yaml.ValueToken, yaml.BlockEntryToken))
+            ):
+                end = token.end_mark
+                comment = _COMMENT_AFTER.match(lines[end.line][end.column :]) if end.line < len(lines) else None
+                if comment and (" " in token.value or comment.group(1)[:1] not in ("", " ", "\t", "#")):
+                    example = shown(f"{token.value} #{comment.group(1)}".strip(), 60)
+                    found.append(
+                        Diagnostic(
+                            path,
+                            "the text after ' #' on this line is dropped: YAML reads ' #' as the start of a comment; "
+                            f"if the '#' is part of the text, put the whole value in quotes, e.g. \"{example}\", "
+                            "and if it is a comment, put it on a line of its own",
+                            line=end.line + 1,
+                        )
+                    )
+            previous = token
+    except yaml.YAMLError:  # the parser accepted it; a scanner disagreeing is no reason to stop
+        return []
+    return found
 
 
 def _parse_pyyaml(path: Path, text: str) -> tuple[Any, list[Diagnostic]]:
@@ -329,7 +389,9 @@ def _parse_pyyaml(path: Path, text: str) -> tuple[Any, list[Diagnostic]]:
             )
         ]
     except KeyNotTextError as exc:
-        return None, [Diagnostic(path, _KEY_NOT_TEXT, line=exc.line)]
+        lines = text.split("\n")
+        bracket = _VALUE_OPENS_BRACKET.match(lines[exc.line - 1]) if exc.line <= len(lines) else None
+        return None, [Diagnostic(path, _bracket_value(bracket.group(1)) if bracket else _KEY_NOT_TEXT, line=exc.line)]
     except yaml.YAMLError as exc:
         message, line = _yaml_problem(exc, text)
         return None, [Diagnostic(path, message, line=line)]

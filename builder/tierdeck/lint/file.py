@@ -9,11 +9,12 @@ compiling it again (it reads the cards once more, for their text as written).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tierdeck.cache import storable
 from tierdeck.errors import Diagnostic
 from tierdeck.format import yamlio
-from tierdeck.lint.rules import Definition, Prompt, card_warnings, definitions, note_warnings, prompts
+from tierdeck.lint.rules import Definition, Prompt, card_warnings, definitions, note_warnings, opted_out, prompts
 from tierdeck.notes.expand import NoteSpec
 from tierdeck.notes.loader import CardRef, Deck
 
@@ -26,6 +27,9 @@ class LintUnit:
     warnings: list[Diagnostic] = field(default_factory=list)  # lint warnings of single cards, located
     prompts: list[Prompt] = field(default_factory=list)  # for the deck-wide check of repeated prompts
     definitions: list[Definition] = field(default_factory=list)  # for the deck-wide check of look-alike terms
+    # (card file, index) -> (rules it opts out of, why), and the warnings skipped so: (warning, rule, why)
+    opt_outs: dict[tuple[Path, int], tuple[frozenset[str], str]] = field(default_factory=dict)
+    ignored: list[tuple[Diagnostic, str, str]] = field(default_factory=list)
 
 
 def lint_file(deck: Deck, cards: list[CardRef], notes: list[NoteSpec]) -> LintUnit:
@@ -44,7 +48,11 @@ def lint_file(deck: Deck, cards: list[CardRef], notes: list[NoteSpec]) -> LintUn
         unit.definitions += definitions(ref)
     for note in notes:
         unit.warnings += note_warnings(note)
-    if unit.warnings:  # located now, once per lint of the file, not at every run that reads the unit
+    unit.opt_outs = {(ref.file, ref.index): (ref.ignored_rules, ref.lint.why) for ref in cards if ref.lint is not None}
+    if unit.opt_outs:
+        unit.warnings, unit.ignored = opted_out(unit.warnings, unit.opt_outs)
+    if unit.warnings or unit.ignored:  # located now, once per lint of the file, not at every run that reads it
         locator = yamlio.Locator()
         unit.warnings = [locator.resolve(w) for w in unit.warnings]
+        unit.ignored = [(locator.resolve(w), rule, why) for w, rule, why in unit.ignored]
     return unit

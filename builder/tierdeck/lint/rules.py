@@ -509,3 +509,51 @@ def _normalised(text: str) -> str:
 def _warn(ref: CardRef, where: YamlPath, message: str, at_key: bool = False) -> Diagnostic:
     path = (*ref.path, *where)
     return Diagnostic(ref.file, f"{format_path(path)}: {message}", path=path, level="warning", at_key=at_key)
+
+
+# --- opting out: `lint: {ignore: [rule], why: ...}` on a card or at the top of its file ----------------------
+
+# Each rule's warnings, recognised by what they say (one table, so a new warning without a rule shows in tests).
+_RULE_MESSAGES = (
+    ("duplicate-prompt", re.compile(r": same [\w ]+ as card '")),
+    ("long-front", re.compile(r": the front has \d+ words")),
+    ("cloze-hides-most", re.compile(r": deletion c\d+ hides \d+% of the text")),
+    ("cloze-list", re.compile(r" hide the items of one short list")),
+    ("cloze-pair", re.compile(r" hide a matched pair")),
+    ("circular-answer", re.compile(r": the answer repeats the question's words")),
+    ("similar-definitions", re.compile(r": defined almost as term '")),
+    ("mechanism-steps", re.compile(r": a mechanism has \d+ to \d+ steps")),
+    ("empty-cell", re.compile(r": the table cell is empty")),
+    ("no-source", re.compile(r"' has no source; ")),
+    ("code-width", re.compile(r": a code line is \d+ characters wide")),
+    ("colour-contrast", re.compile(r": the colour .+ reads at [\d.]+:1 on the")),
+)
+
+
+def rule_of(warning: Diagnostic) -> str | None:
+    """The lint rule (as `lint: {ignore: [...]}` names it) a warning comes from; None for other warnings."""
+    return next((rule for rule, pattern in _RULE_MESSAGES if pattern.search(warning.message)), None)
+
+
+def card_of(warning: Diagnostic) -> tuple[Path, int] | None:
+    """(card file, index in its `cards:` list) of a warning about one card."""
+    path = warning.path
+    if len(path) >= 2 and path[0] == "cards" and isinstance(path[1], int):
+        return warning.file, path[1]
+    return None
+
+
+def opted_out(
+    warnings: list[Diagnostic], opt_outs: Mapping[tuple[Path, int], tuple[frozenset[str], str]]
+) -> tuple[list[Diagnostic], list[tuple[Diagnostic, str, str]]]:
+    """The warnings kept, and those a card opted out of as (warning, rule, why)."""
+    kept, ignored = [], []
+    for warning in warnings:
+        card = card_of(warning)
+        rules, why = opt_outs.get(card, (frozenset(), "")) if card is not None else (frozenset(), "")
+        rule = rule_of(warning) if rules else None
+        if rule is not None and rule in rules:
+            ignored.append((warning, rule, why))
+        else:
+            kept.append(warning)
+    return kept, ignored

@@ -22,7 +22,7 @@ from tierdeck.notes.media import MediaFile, MediaResolver
 from tierdeck.notes.notetypes import NoteTypes, active_content
 from tierdeck.notes.render import render
 from tierdeck.portable.notetype import NoteType
-from tierdeck.portable.templates import card_ordinals
+from tierdeck.portable.templates import TemplateError, card_ordinals
 
 # The tags every note gets from tierdeck itself (not the author): its tier, card type, evidence level and
 # the source claim it reports or corrects.
@@ -71,6 +71,7 @@ class NoteSpec:
     evidence: str | None  # the evidence level, if the card has one
     source_claim: str | None = None  # how the source's claim stands, if the card reports or corrects one
     content_hash: str = ""
+    previous_keys: tuple[str, ...] = ()  # its key under the card's previous_ids, newest first
 
     def __post_init__(self) -> None:
         if not self.content_hash:
@@ -162,7 +163,7 @@ def expand(
         if notetype_key not in notetypes.broken:  # a note type file with errors has reported them
             hint = did_you_mean(notetype_key, list(notetypes))
             if not hint.startswith("did you mean"):
-                hint += f", or add notetypes/{notetype_key}.yaml (see docs/notetypes.md)"
+                hint += f", or add notetypes/{notetype_key}.yaml (see 'tierdeck docs notetypes')"
             f.problem(("notetype",), f"unknown note type '{notetype_key}'; {hint}")
         return [], f.problems
     f.scripts_allowed = notetype.scripts_allowed
@@ -200,8 +201,14 @@ def expand(
         if "CardId" not in own:
             fields["CardId"] = part.key
         values = _fill(notetype, fields, part, f)
-        ordinals = card_ordinals(notetype, dict(zip(notetype.fields, values, strict=True)))
-        if not ordinals:
+        broken = notetype_key in notetypes.broken  # its own errors are reported; its fields still are checked
+        try:
+            ordinals = card_ordinals(notetype, dict(zip(notetype.fields, values, strict=True)))
+        except TemplateError:
+            if not broken:
+                raise
+            ordinals = []
+        if not ordinals and not broken:
             f.problem(
                 part.where,
                 f"this note makes no card: note type '{notetype.key}' shows none of the fields given; fill the "
@@ -233,6 +240,7 @@ def expand(
                 pinned=card.guid is not None,
                 evidence=level,
                 source_claim=claim,
+                previous_keys=tuple(old + part.key[len(card.id) :] for old in reversed(card.previous_ids)),
             )
         )
     return notes, f.problems

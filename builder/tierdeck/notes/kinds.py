@@ -9,6 +9,7 @@ questions (`fronts`, for lint) and what must not repeat in a deck (`prompts`).
 from __future__ import annotations
 
 import html as html_module
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -161,8 +162,12 @@ class Table(Kind):
                 problems.append(
                     (
                         ("rows", i),
-                        f"row has {len(row.cells)} cells but the table has {width} columns; "
-                        f"{'add' if len(row.cells) < width else 'remove'} cells so each row has {width}",
+                        f"row has {len(row.cells)} cells but the table has {width} columns; add cells so each row "
+                        f"has {width}"
+                        if len(row.cells) < width
+                        else f"row has {len(row.cells)} cells but the table has {width} columns; a ',' inside a cell "
+                        "splits it in two: put each cell that holds a comma in quotes, e.g. [\"Thiazides (HCTZ, "
+                        f"chlorthalidone)\", DCT], or remove cells so each row has {width}",
                     )
                 )
             for j, cell in enumerate(row.cells):
@@ -282,6 +287,9 @@ def table_keys(card) -> tuple[list[str], list[str]]:
     return rows, columns
 
 
+ONE_BRACE = re.compile(r"(?<!\{)\{c(\d+)::")  # `{c1::`: a deletion missing a brace
+
+
 def cloze_problems(text: str) -> list[str]:
     """A cloze text must hide something Anki can ask: at least one deletion, numbered from 1, not empty."""
     unclosed = unclosed_openers(text)
@@ -305,6 +313,11 @@ def cloze_problems(text: str) -> list[str]:
                 f"the formula in deletion c{number} holds '}}}}', which ends the deletion early in Anki; put a space "
                 "between the two braces ('} }'), which MathJax ignores"
             )
+    for stray in ONE_BRACE.finditer(CLOZE_RE.sub("", text)):
+        problems.append(
+            f"'{stray.group()}' opens deletion c{stray.group(1)} with one brace, so Anki shows it as text; write "
+            f"'{{{{c{stray.group(1)}::' (two braces), and close it with '}}}}'"
+        )
     if any(int(number) == 0 for number, _ in deletions):
         problems.append("cloze deletions are numbered from 1; write {{c1::...}} instead of {{c0::...}}")
     if any(not answer.split("::", 1)[0].strip() for _, answer in deletions):

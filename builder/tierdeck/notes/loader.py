@@ -20,6 +20,7 @@ from tierdeck.format.schema import (
     CARD_ADAPTER,
     CardFile,
     Evidence,
+    LintOptOut,
     Manifest,
     did_you_mean,
     format_path,
@@ -43,6 +44,12 @@ class CardRef:
     source: str | None
     evidence: Evidence | None = None  # the card's own, else its file's
     collapse_extra: bool = False
+    lint: LintOptOut | None = None  # the card's own opt-out, else its file's
+
+    @property
+    def ignored_rules(self) -> frozenset[str]:
+        """The lint rules this card opts out of."""
+        return frozenset(self.lint.ignore) if self.lint is not None else frozenset()
 
     @property
     def path(self) -> tuple:
@@ -66,10 +73,10 @@ class Deck:
 
 def _validate(file: Path, model: type[BaseModel], data: Any, what: str) -> tuple[Any, list[Diagnostic]]:
     if data is None:
-        return None, [Diagnostic(file, f"is empty; write a {what} (see docs/format.md)", line=1)]
+        return None, [Diagnostic(file, f"is empty; write a {what} (see 'tierdeck docs format')", line=1)]
     if not isinstance(data, dict):
         return None, [
-            Diagnostic(file, f"must be a mapping of keys (a {what}), got {kind_of(data)}; see docs/format.md", line=1)
+            Diagnostic(file, f"must be a mapping of keys (a {what}), got {kind_of(data)}; see 'tierdeck docs format'", line=1)
         ]
     try:
         return model.model_validate(data), []
@@ -161,7 +168,17 @@ def file_cards(deck: Deck, file: Path) -> tuple[list[CardRef], list[CardRef], li
             continue
         tags = tuple(dict.fromkeys((*manifest.tags, *parsed.tags, *card.tags)))
         collapse = card.collapse_extra if card.collapse_extra is not None else parsed.collapse_extra
-        ref = CardRef(card, file, index, tier, tags, card.source or parsed.source, card.evidence or parsed.evidence, collapse)
+        ref = CardRef(
+            card,
+            file,
+            index,
+            tier,
+            tags,
+            card.source or parsed.source,
+            card.evidence or parsed.evidence,
+            collapse,
+            card.lint or parsed.lint,
+        )
         found = _check_card(ref)
         problems += found
         checked.append(ref)

@@ -87,10 +87,14 @@ def project_notetypes(root: Path) -> tuple[NoteTypes, list[Diagnostic]]:
             key = path.name.removesuffix(".yaml")
             notetype, found_problems = read_notetype(path)
             problems += found_problems
-            if notetype is not None:
+            errors = [p for p in found_problems if p.level == "error"]
+            # errors only in its templates or CSS: cards are still checked against its fields (all errors in one run)
+            usable = notetype is not None and all(p.path[:1] in (("templates",), ("css",), ("css_file",)) for p in errors)
+            if usable:
                 found[key] = notetype
             else:
                 found.pop(key, None)
+            if errors or not usable:
                 broken.add(key)
     return NoteTypes(found, frozenset(broken)), problems
 
@@ -132,7 +136,7 @@ def _from_file(
         return None, problems
     if not isinstance(data, dict):
         return None, [
-            Diagnostic(path, f"must be a mapping of keys (a note type), got {kind_of(data)}; see docs/notetypes.md", line=1)
+            Diagnostic(path, f"must be a mapping of keys (a note type), got {kind_of(data)}; see 'tierdeck docs notetypes'", line=1)
         ]
     try:
         spec = NoteTypeFile.model_validate(data)
@@ -194,8 +198,8 @@ def _from_file(
         scripts_allowed=spec.scripts == "allowed",
     )
     problems += _check(notetype, spec, path)
-    errors = [p for p in problems if p.level == "error"]
-    return (None if errors else notetype), problems
+    # with errors, still the note type (its fields are valid): project_notetypes marks it broken
+    return notetype, problems
 
 
 def _problem(path: Path, where: tuple, message: str, level: str = "error") -> Diagnostic:

@@ -280,9 +280,12 @@ def render(text: str, as_html: bool = False) -> tuple[str, list[str]]:
 def _render(text: str, as_html: bool) -> tuple[str, list[str]]:
     if "\\(" in text or "\\[" in text:
         cut, formulas = _cut_math(text)
-        if formulas:
+        unclosed = [_unclosed_math(opening, closing) for opening, closing in _MATH_DELIMITERS if opening in cut]
+        if formulas or unclosed:
+            for opening, _ in _MATH_DELIMITERS:  # an unclosed opener stays text (and is reported)
+                cut = cut.replace(opening, "&#92;" + opening[1])
             rendered, problems = _render(cut, as_html)
-            return _put_back_math(rendered, formulas, as_html), problems
+            return _put_back_math(rendered, formulas, as_html), [*problems, *unclosed]
     rendered, marked_up = (text, True) if as_html else _markdown(text)
     if not marked_up:  # plain text shows itself, unless it is blank
         return rendered, [_SHOWS_NOTHING] if not text or text.isspace() else []
@@ -329,6 +332,11 @@ def _cut_math(text: str) -> tuple[str, dict[str, str]]:
         position = end + 2
     out.append(text[position:])
     return "".join(out), formulas
+
+
+def _unclosed_math(opening: str, closing: str) -> str:
+    """The problem of a formula opened and never closed: Anki would show its raw LaTeX."""
+    return f"the formula opened with '{opening}' is never closed, so Anki shows it as raw text; end it with '{closing}'"
 
 
 def _put_back_math(rendered: str, formulas: dict[str, str], as_html: bool) -> str:

@@ -157,6 +157,9 @@ def _warnings(report: Report) -> dict[tuple[Path, int], list[str]]:
     for d in report.warnings:
         if len(d.path) >= 2 and d.path[0] == "cards" and isinstance(d.path[1], int):
             by_card.setdefault((d.file, d.path[1]), []).append(d.render(report.root))
+    for d, rule, why in report.ignored:  # shown too, so a reviewer sees what was waived and why
+        if len(d.path) >= 2 and d.path[0] == "cards" and isinstance(d.path[1], int):
+            by_card.setdefault((d.file, d.path[1]), []).append(f"lint '{rule}' ignored on purpose: {why}")
     return by_card
 
 

@@ -15,6 +15,9 @@ every student a second copy of the card, without its review history. So, across 
   imports both decks studies each card once (it stays in the deck imported first).
 - A card may pin the GUID it had in Anki (`guid:`, for imported decks); a pinned GUID must be unique and
   agree with the lock.
+- A card whose id changed names its old ids in `previous_ids` and keeps the GUID recorded under them. A
+  released card whose id is gone while a new card has exactly its content (the id aside) is refused: it is a
+  rename without `previous_ids`, and would reach every student twice.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 
 from tierdeck.errors import Diagnostic, relative
 from tierdeck.format.schema import Manifest, format_path
-from tierdeck.notes.expand import NoteSpec
+from tierdeck.notes.expand import NoteSpec, content_hash
 from tierdeck.portable.ids import guid_for
 from tierdeck.portable.lock import Lock
 
@@ -189,6 +192,10 @@ def _assign(
             if entry is not None and isinstance(entry.get("guid"), str):
                 note.guid = entry["guid"]
                 continue
+            entry = next((recorded[k] for k in note.previous_keys if k in recorded), None)
+            if entry is not None and isinstance(entry.get("guid"), str):
+                note.guid = entry["guid"]  # a renamed card: the note students have
+                continue
             sharing = listed_by.get(note.file, [])
             if len(sharing) > 1:
                 first = sharing[0]
@@ -212,6 +219,46 @@ def _assign(
                 continue
             note.guid = guid_for(identity.namespace, note.key)  # a new note: derived here, once
     problems += _duplicates(root, decks)
+    all_keys = set().union(*current_keys.values())
+    for deck in decks:
+        problems += _renamed_without_previous_ids(deck, identities[deck.manifest.id], all_keys)
+    return problems
+
+
+def _renamed_without_previous_ids(deck: DeckNotes, identity: DeckIdentity, built: set[str]) -> list[Diagnostic]:
+    """A new card that is a released card whose id changed: refused, with how to keep the card's identity."""
+    recorded = identity.lock.notes
+    claimed = {k for note in deck.notes for k in note.previous_keys}
+    gone = {
+        (entry.get("type"), entry.get("hash")): key
+        for key, entry in recorded.items()
+        if key not in built and key not in claimed
+    }
+    if not gone:
+        return []
+    problems, reported = [], set()
+    for note in deck.notes:
+        if note.key in recorded or note.pinned or note.previous_keys or note.card_id in reported:
+            continue
+        suffix = note.key[len(note.card_id) :]  # a table cell's /row/column
+        for (notetype, digest), old_key in gone.items():
+            old_id = old_key[: len(old_key) - len(suffix)] if suffix and old_key.endswith(suffix) else old_key
+            if notetype != note.notetype.key or (suffix and not old_key.endswith(suffix)):
+                continue
+            fields = tuple(old_key if name == "CardId" else value for name, value in zip(note.notetype.fields, note.fields))
+            if content_hash(note.notetype.key, fields, note.tags) != digest:
+                continue
+            reported.add(note.card_id)
+            problems.append(
+                _located(
+                    note,
+                    "id",
+                    f"card '{note.card_id}' is released card '{old_id}' under a new id (same content; "
+                    f"'{old_id}' is gone): students would get it twice, the new copy without their reviews; keep its "
+                    f"identity with 'previous_ids: [{old_id}]' on this card, or change the id back to '{old_id}'",
+                )
+            )
+            break
     return problems
 
 

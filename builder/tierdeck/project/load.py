@@ -16,8 +16,8 @@ from pathlib import Path
 from tierdeck.cache import Cache, remembered_digests
 from tierdeck.errors import Diagnostic, InputError, relative
 from tierdeck.format import yamlio
-from tierdeck.format.layout import IMPORT_JOURNAL, discover, manifest_paths, project_root
-from tierdeck.lint.rules import duplicate_warnings, similar_definition_warnings
+from tierdeck.format.layout import IMPORT_JOURNAL, card_files_below, discover, manifest_paths, project_root
+from tierdeck.lint.rules import duplicate_warnings, opted_out, similar_definition_warnings
 from tierdeck.notes.expand import NoteSpec
 from tierdeck.notes.loader import Deck, check_unique_ids, read_deck
 from tierdeck.notes.notetypes import project_notetypes
@@ -89,9 +89,18 @@ def load(
             problems += check_unique_ids(deck, (card for unit in units for card in unit.ids))
             if lint:
                 lints = [unit.lint for unit in units if unit.lint is not None]
-                problems += duplicate_warnings(deck, (prompt for found in lints for prompt in found.prompts))
-                problems += similar_definition_warnings(deck, (d for found in lints for d in found.definitions))
+                across = duplicate_warnings(deck, (prompt for found in lints for prompt in found.prompts))
+                across += similar_definition_warnings(deck, (d for found in lints for d in found.definitions))
+                kept, ignored = opted_out(across, {card: o for found in lints for card, o in found.opt_outs.items()})
+                problems += kept
+                report.ignored += [item for found in lints for item in found.ignored] + ignored
         read.append((deck, notes, asked))
+    if not any(p.level == "error" for p in problems):  # a card with errors makes no note: its tier may look empty
+        if complete:
+            problems += unlisted_card_files(root, [deck.files for deck, _, _ in read])
+        for deck, notes, asked in read:
+            if asked:
+                problems += empty_tiers(deck, notes)
     identities, found = identity.resolve(
         root, [DeckNotes(d.manifest, d.manifest_path, notes, d.files) for d, notes, _ in read], complete
     )
@@ -107,6 +116,40 @@ def load(
     return report
 
 
+def unlisted_card_files(root: Path, listed: list[list[Path]]) -> list[Diagnostic]:
+    """A card file under cards/ that no manifest lists: its cards would silently reach no student."""
+    read = {file.resolve() for files in listed for file in files}
+    folder = root / "cards"
+    found = card_files_below(folder, root) if folder.is_dir() else []
+    return [
+        Diagnostic(
+            file,
+            "no manifest in decks/ lists this card file, so its cards are in no deck; add it (or its folder) to a "
+            f"manifest's cards:, e.g. 'cards: [{relative(file.parent, root)}]', or delete it",
+            line=1,
+            level="warning",
+        )
+        for file in found
+        if file.resolve() not in read
+    ]
+
+
+def empty_tiers(deck: Deck, notes: list[NoteSpec]) -> list[Diagnostic]:
+    """A tier no card fills: its subdeck would be empty in Anki, most likely a card file left out of cards:."""
+    filled = {note.tier for note in notes}
+    return [
+        Diagnostic(
+            deck.manifest_path,
+            f"tiers[{index}]: tier '{tier.id}' has no cards, so the subdeck '{tier.title}' would be empty; give "
+            f"cards 'tier: {tier.id}' (in a file the manifest's cards: lists), or remove the tier",
+            path=("tiers", index),
+            level="warning",
+        )
+        for index, tier in enumerate(deck.manifest.tiers)
+        if tier.id not in filled
+    ]
+
+
 def _finish(report: Report, problems: list[Diagnostic]) -> None:
     """Locate every diagnostic (re-reading only files that have one), then raise if any is an error."""
     locator = yamlio.Locator()
@@ -116,5 +159,9 @@ def _finish(report: Report, problems: list[Diagnostic]) -> None:
     )
     errors = [d for d in located if d.level == "error"]
     report.warnings = [d for d in located if d.level == "warning"]
+    report.ignored = sorted(
+        {(locator.resolve(d), rule, why) for d, rule, why in report.ignored},
+        key=lambda item: (str(item[0].file), item[0].line or 0, item[1]),
+    )
     if errors:
         raise InputError(errors + report.warnings)

@@ -59,16 +59,16 @@ class DeckResult:
 
     def summary(self) -> DeckSummary:
         """What is reported about this deck."""
-        changes: tuple[tuple[str, int], ...] = ()
+        changes: tuple[tuple[str, int, int], ...] = ()
         moved: tuple[tuple[str, str, str], ...] = ()
         if self.stamps is not None:
             if self.identity.lock.notes:
                 changes = tuple(
-                    (word, len(items))
-                    for word, items in (
-                        ("added", self.stamps.added),
-                        ("changed", self.stamps.changed),
-                        ("removed", self.stamps.removed),
+                    (word, len(set(cards)), len(cards))
+                    for word, cards in (
+                        ("added", [n.card_id for n in self.stamps.added]),
+                        ("changed", [n.card_id for n in self.stamps.changed]),
+                        ("removed", [str(entry.get("card")) for entry in self.stamps.removed]),
                     )
                 )
             # one line per card, however many notes (table cells) it has
@@ -96,7 +96,7 @@ class DeckSummary:
     card_files: int
     cards_per_tier: dict[str, int]
     outputs: tuple[Output, ...] = ()
-    changes: tuple[tuple[str, int], ...] = ()  # (what, how many notes) since the lock file, if there was one
+    changes: tuple[tuple[str, int, int], ...] = ()  # (what, how many cards, notes) since the lock file, if any
     moved: tuple[tuple[str, str, str], ...] = ()  # (card id, old tier, new tier)
     renamed_from: str | None = None  # the deck id whose lock file it took over
     moved_in: tuple[tuple[str, str], ...] = ()  # (card id, deck it came from), keeping its identity
@@ -117,6 +117,7 @@ class Report:
     cached: tuple[DeckSummary, ...] | None = None  # set when nothing changed since an identical run
     notetypes: NoteTypes | None = None
     others: list[DeckResult] = field(default_factory=list)  # the project's other decks, read for identity
+    ignored: list[tuple[Diagnostic, str, str]] = field(default_factory=list)  # lint opted out of: (warning, rule, why)
 
     @property
     def summaries(self) -> list[DeckSummary]:

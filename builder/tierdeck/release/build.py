@@ -200,7 +200,7 @@ def build(
     _write_packages(report, out_dir, tiers, locked, progress)
     # a rerun of these inputs finds the lock file this build wrote: nothing changed, moved or renamed since it
     unchanged = tuple(
-        replace(s, changes=tuple((word, 0) for word, _ in s.changes), moved=(), renamed_from=None, moved_in=())
+        replace(s, changes=tuple((word, 0, 0) for word, *_ in s.changes), moved=(), renamed_from=None, moved_in=())
         for s in report.summaries
     )
     record.put(report, (unchanged, report.warnings))
@@ -282,6 +282,14 @@ def _stale_lock(result: DeckResult) -> Diagnostic:
         f"{len(stamps.removed)} removed",
         f"{len(stamps.notetypes_changed)} note types changed",
     ]
+    if result.identity.read_from is None:
+        name = result.identity.lock_path.name
+        return Diagnostic(
+            result.identity.lock_path,
+            f"there is no lock file yet, and --locked builds only what a lock file records; run 'tierdeck build' "
+            f"without --locked and commit decks/{name} with the cards",
+            line=None,
+        )
     renamed = result.identity.renamed_from
     what = f"the deck was renamed from '{renamed}'" if renamed else f"{', '.join(counts)} since it was written"
     return Diagnostic(

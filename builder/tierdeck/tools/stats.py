@@ -84,7 +84,11 @@ def collect(report: Report) -> dict:
         }
         for d in report.warnings
     ]
-    return {"decks": decks, "warnings": warnings}
+    ignored = [
+        {"file": relative(d.file, report.root), "line": d.line, "rule": rule, "why": why, "message": d.message}
+        for d, rule, why in report.ignored
+    ]
+    return {"decks": decks, "warnings": warnings, "ignored": ignored}
 
 
 def to_json(data: dict) -> str:
@@ -128,6 +132,12 @@ def to_text(data: dict) -> str:
     for w in warnings:
         where = f"{w['file']}:{w['line']}" if w["line"] else w["file"]
         out.append(f"{where}: warning: {w['message']}")
+    ignored = data["ignored"]
+    if ignored:
+        out.append(f"lint opted out of ('lint: {{ignore: ...}}'): {_plural(len(ignored), 'warning')}")
+        for w in ignored:
+            where = f"{w['file']}:{w['line']}" if w["line"] else w["file"]
+            out.append(f"{where}: {w['rule']}, because: {w['why']}")
     return "\n".join(out) + "\n"
 
 
