@@ -53,6 +53,11 @@ def test_diff__between_git_revisions_is_a_markdown_changelog_per_tier(history):
         "\n"
         "1 added, 2 changed, 1 removed, 1 moved tier.\n"
         "\n"
+        "A table counts once per cell: each cell is a card of its own.\n"
+        "\n"
+        "Removed cards stay in a student's collection (with their reviews): delete or suspend them in Anki if you no "
+        "longer want to study them.\n"
+        "\n"
         "### 1 Basics\n"
         "\n"
         "- Added `pr-location` (basic): Where are PR-A and PR-B found?\n"
@@ -61,7 +66,8 @@ def test_diff__between_git_revisions_is_a_markdown_changelog_per_tier(history):
         "\n"
         "### 2 Advanced\n"
         "\n"
-        "- Changed `bone-cells/osteoclast/role` (table): Cell: “Resorbs bone” → “Resorbs mineralised bone”\n"
+        "- Changed `bone-cells` (table) Bone cells · Osteoclast · Role: Cell: “Resorbs bone” → “Resorbs mineralised "
+        "bone”\n"
         "- Moved `h2o` from 1 Basics to 2 Advanced (students who have it keep its cards in the old subdeck; "
         "its tier tag updates)\n"
     )
@@ -261,3 +267,72 @@ def test_diff__a_zip_bomb_stops_at_the_import_limit(foreign, tmp_path, monkeypat
     assert result.exit_code == 1
     assert result.stderr.startswith("bomb.apkg: "), result.stderr
     assert "8 MB" in result.stderr and "Traceback" not in result.output
+
+
+def test_diff__a_long_field_shows_the_words_that_changed_and_formulas_survive_markdown(mini):
+    mini.write("cards/a.yaml", r"""
+        tier: one
+        source: Lecture 1
+        cards:
+          - type: basic
+            id: fena
+            front: What is the fractional excretion of sodium?
+            back: '\( FE_{Na} = \frac{U_{Na}}{P_{Na}} \times 100\% \). Below 1% suggests a prerenal cause in a patient with acute kidney injury.'
+    """)
+    _git(mini.root, "init", "-q")
+    _git(mini.root, "add", "-A")
+    _git(mini.root, "commit", "-qm", "v1")
+    mini.edit("cards/a.yaml", "acute kidney injury.", "acute kidney injury; above 2% suggests ATN.")
+    result = mini.run("diff", "HEAD")
+    assert result.exit_code == 0, result.output
+    assert (
+        "- Changed `fena` (basic): Back: “…patient with acute kidney injury.” → “…patient with acute kidney injury; "
+        "above 2% suggests ATN.”\n"
+    ) in result.stdout
+    _git(mini.root, "commit", "-qam", "v2")
+    mini.edit("cards/a.yaml", "Below 1%", "Under 1%")
+    changed = mini.run("diff", "HEAD").stdout
+    # the formula in a code span: GitHub shows its backslashes and underscores as written
+    assert (
+        r"Back: “`\( FE_{Na} = \frac{U_{Na}}{P_{Na}} \times 100\% \)`. Below 1% suggests a prerenal…” → "
+        r"“`\( FE_{Na} = \frac{U_{Na}}{P_{Na}} \times 100\% \)`. Under 1% suggests a prerenal…”"
+    ) in changed
+
+
+def test_diff__a_deck_replaced_by_another_is_no_rename_and_summaries_keep_their_words(mini):
+    mini.write("cards/a.yaml", """
+        tier: one
+        source: Lecture 1
+        cards:
+          - type: basic
+            id: q1
+            front: What do osteoclasts do?
+            back: They resorb bone.
+    """)
+    _git(mini.root, "init", "-q")
+    _git(mini.root, "add", "-A")
+    _git(mini.root, "commit", "-qm", "v1")
+    (mini.root / "decks" / "mini.yaml").unlink()
+    shutil.rmtree(mini.root / "cards")
+    mini.write("decks/renal.yaml", """
+        id: renal
+        name: Renal
+        tiers:
+          - {id: core, title: 1 Core}
+        cards: [cards/renal]
+    """)
+    mini.write("cards/renal/a.yaml", """
+        tier: core
+        source: Lecture 1
+        cards:
+          - type: basic
+            id: segment
+            front: Which segment is marked **A**?
+            hint: Think of toxic alcohols.
+            back: The proximal tubule.
+    """)
+    result = mini.run("diff", "HEAD")
+    assert result.exit_code == 0, result.output
+    assert "Renamed from" not in result.stdout
+    assert "- Added `segment` (basic): Which segment is marked A?\n" in result.stdout
+    assert "- Removed `q1` (basic): What do osteoclasts do?\n" in result.stdout

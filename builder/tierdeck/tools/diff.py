@@ -8,6 +8,7 @@ tags, and of a card's evidence level, is a change students see in Anki's browser
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import subprocess
@@ -25,6 +26,7 @@ from tierdeck.portable.cloze import CLOZE_RE
 from tierdeck.portable.safety import Limits
 
 SUMMARY_CHARS = 80
+CONTEXT_WORDS = 4  # words of unchanged text shown on each side of a change
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,14 @@ class NoteView:
         """The note's first non-empty field, shortened: how it is named in a changelog."""
         return _short(next((v for v in self.fields.values() if v), ""))
 
+    @property
+    def label(self) -> str:
+        """How a changelog names it for students: its card id, and for a table cell the cell in words."""
+        if self.type == "table" and all(self.fields.get(n) for n in ("Title", "Row", "Column")):
+            where = " · ".join(_short(self.fields[n]) for n in ("Title", "Row", "Column"))
+            return f"`{self.key.split('/')[0]}` ({self.type}) {where}"
+        return f"`{self.key}` ({self.type})"
+
 
 @dataclass
 class DeckSide:
@@ -62,6 +72,52 @@ def _short(text: str) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
 
 
+def changed_window(before: str, after: str) -> tuple[str, str]:
+    """The part of two texts that differs, word by word, with a few unchanged words around it (… marks a cut).
+
+    Two long texts that differ near their end no longer both show as the same opening.
+    """
+    if len(before) <= SUMMARY_CHARS and len(after) <= SUMMARY_CHARS:
+        return before, after
+    old, new = _WORDS.findall(before), _WORDS.findall(after)
+    blocks = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    changes = [b for b in blocks if b[0] != "equal"]
+    if not changes:
+        return _short(before), _short(after)
+    first, last = changes[0], changes[-1]
+
+    def window(words: list[str], start: int, end: int) -> str:
+        lo, hi = max(0, start - CONTEXT_WORDS), min(len(words), end + CONTEXT_WORDS)
+        text = "".join(words[lo:hi]).strip()
+        return ("…" if lo > 0 else "") + text + ("…" if hi < len(words) else "")
+
+    return window(old, first[1], last[2]), window(new, first[3], last[4])
+
+
+_WORDS = re.compile(r"\\\(.*?\\\)\s*|\\\[.*?\\\]\s*|\S+\s*")  # a formula is one word: never cut in half
+_FORMULA = re.compile(r"\\\(.*?(?:\\\)|$)|\\\[.*?(?:\\\]|$)")
+
+
+def _md(text: str) -> str:
+    """Text for Markdown release notes: formulas in code spans and other backslashes escaped, so `\\(` and `_`
+    survive GitHub's rendering."""
+    if "\\" not in text:
+        return text
+    pieces = re.split(f"({_FORMULA.pattern})", text)
+    return "".join(
+        f"`{piece.replace('`', '')}`" if i % 2 else piece.replace("\\", "\\\\") for i, piece in enumerate(pieces) if piece
+    )
+
+
+_HINT = re.compile(r'<details class="td-hint">.*?</details>', re.S)  # the question's collapsed hint
+_INLINE = re.compile(r"</?(?:b|i|em|strong|sub|sup|code|span|mark|u|s)\b[^>]*>")  # no space where they sit
+
+
+def _visible(html: str) -> str:
+    """A field as one line of text, as a changelog names it: inline markup kept tight, the hint left out."""
+    return plain_text(_INLINE.sub("", _HINT.sub("", html)))
+
+
 def _view(guid: str, tier: str, note_type: str, fields: dict[str, str], tags: list[str]) -> NoteView:
     visible = {}
     for name, value in fields.items():
@@ -72,7 +128,7 @@ def _view(guid: str, tier: str, note_type: str, fields: dict[str, str], tags: li
             match = CLOZE_RE.search(value)
             visible["Cell"] = plain_text(match.group(2)) if match else ""
             continue
-        visible[name] = plain_text(CLOZE_RE.sub(lambda m: m.group(2).split("::", 1)[0], value))
+        visible[name] = _visible(CLOZE_RE.sub(lambda m: m.group(2).split("::", 1)[0], value))
     evidence = next((t.removeprefix("evidence::") for t in tags if t.startswith("evidence::")), None)
     claim = next((t.removeprefix("source-claim::") for t in tags if t.startswith("source-claim::")), None)
     author_tags = tuple(sorted(t for t in tags if not t.startswith(AUTO_TAG_PREFIXES)))
@@ -182,12 +238,18 @@ class DeckChanges:
     removed: list[NoteView] = field(default_factory=list)
     changed: list[tuple[NoteView, NoteView]] = field(default_factory=list)
     moved: list[tuple[NoteView, NoteView]] = field(default_factory=list)
+    renamed: list[tuple[NoteView, NoteView]] = field(default_factory=list)  # one per card whose id changed
+
+
+def _same_deck(a: DeckSide, b: DeckSide) -> bool:
+    """Whether one deck on each side is one deck: the same namespace (an .apkg side has none: assumed)."""
+    return a.namespace is None or b.namespace is None or a.namespace == b.namespace
 
 
 def compare(old: list[DeckSide], new: list[DeckSide]) -> list[DeckChanges]:
     """Per deck (matched by namespace where known, else by id; a single deck on each side is matched whatever
     its id), what changed."""
-    if len(old) == 1 and len(new) == 1:
+    if len(old) == 1 and len(new) == 1 and _same_deck(old[0], new[0]):
         pairs = [(old[0], new[0])]
     else:
 
@@ -204,7 +266,12 @@ def compare(old: list[DeckSide], new: list[DeckSide]) -> list[DeckChanges]:
         before, after = before or empty, after or empty
         renamed = before.id if before.notes and after.notes and before.id != after.id else None
         changes = DeckChanges(
-            ref.id, ref.name, before.version, after.version, {**before.tiers, **after.tiers}, renamed
+            ref.id,
+            ref.name,
+            before.version,
+            after.version,
+            {**after.tiers, **before.tiers, **after.tiers},  # the new side's order and titles, then removed tiers
+            renamed,
         )
         for guid in sorted(set(before.notes) | set(after.notes), key=lambda g: (after.notes.get(g) or before.notes[g]).key):
             a, b = before.notes.get(guid), after.notes.get(guid)
@@ -218,6 +285,14 @@ def compare(old: list[DeckSide], new: list[DeckSide]) -> list[DeckChanges]:
                     changes.changed.append((a, b))
                 if a.tier != b.tier:
                     changes.moved.append((a, b))
+                if a.key != b.key and a.key != a.guid and b.key != b.guid:
+                    changes.renamed.append((a, b))
+        seen: set[tuple[str, str]] = set()  # a table's cells are renamed with their card: name the card once
+        changes.renamed = [
+            (a, b)
+            for a, b in changes.renamed
+            if (ids := (a.key.split("/")[0], b.key.split("/")[0])) not in seen and not seen.add(ids)
+        ]
         out.append(changes)
     return out
 
@@ -256,7 +331,7 @@ def to_markdown(decks: list[DeckChanges], old_label: str, new_label: str) -> str
                 f"Renamed from `{deck.renamed_from}`: every card keeps its identity, so students get no duplicates.",
                 "",
             ]
-        if not (deck.added or deck.removed or deck.changed or deck.moved):
+        if not (deck.added or deck.removed or deck.changed or deck.moved or deck.renamed):
             lines += ["No card changed.", ""]
             continue
         counts = [
@@ -266,25 +341,42 @@ def to_markdown(decks: list[DeckChanges], old_label: str, new_label: str) -> str
                 (deck.changed, "changed"),
                 (deck.removed, "removed"),
                 (deck.moved, "moved tier"),
+                (deck.renamed, "renamed"),
             )
             if items
         ]
         lines += [", ".join(counts) + ".", ""]
+        if any(n.type == "table" for n in (*deck.added, *deck.removed, *(b for _, b in deck.changed))):
+            lines += ["A table counts once per cell: each cell is a card of its own.", ""]
+        if deck.removed:
+            lines += [
+                "Removed cards stay in a student's collection (with their reviews): delete or suspend them in Anki "
+                "if you no longer want to study them.",
+                "",
+            ]
         for tier, title in deck.tiers.items():
             added = [n for n in deck.added if n.tier == tier]
             changed = [(a, b) for a, b in deck.changed if b.tier == tier]
             removed = [n for n in deck.removed if n.tier == tier]
             moved = [(a, b) for a, b in deck.moved if b.tier == tier]
-            if not (added or changed or removed or moved):
+            renamed = [(a, b) for a, b in deck.renamed if b.tier == tier]
+            if not (added or changed or removed or moved or renamed):
                 continue
             lines += [f"### {title}", ""]
             for n in added:
-                lines.append(f"- Added `{n.key}` ({n.type}): {n.summary}")
+                lines.append(f"- Added {n.label}: {_md(n.summary)}")
             for a, b in changed:
-                parts = [f"{name}: “{_short(x)}” → “{_short(y)}”" for name, x, y in _field_changes(a, b)]
-                lines.append(f"- Changed `{b.key}` ({b.type}): " + "; ".join(parts))
+                parts = [
+                    f"{name}: “{_md(x)}” → “{_md(y)}”"
+                    for name, *texts in _field_changes(a, b)
+                    for x, y in [changed_window(*texts)]
+                ]
+                lines.append(f"- Changed {b.label}: " + "; ".join(parts))
             for n in removed:
-                lines.append(f"- Removed `{n.key}` ({n.type}): {n.summary}")
+                lines.append(f"- Removed {n.label}: {_md(n.summary)}")
+            for a, b in renamed:
+                old_id, new_id = a.key.split("/")[0], b.key.split("/")[0]
+                lines.append(f"- Renamed `{old_id}` → `{new_id}` ({b.type}): students keep the card and its reviews")
             for a, b in moved:
                 lines.append(
                     f"- Moved `{b.key}` from {deck.tiers.get(a.tier, a.tier)} to {title} "
@@ -325,6 +417,7 @@ def to_json(decks: list[DeckChanges], old_label: str, new_label: str) -> str:
                 ],
                 "removed": [note(n) for n in d.removed],
                 "moved": [{**note(b), "from": a.tier, "to": b.tier} for a, b in d.moved],
+                "renamed": [{**note(b), "old_key": a.key} for a, b in d.renamed],
             }
             for d in decks
         ],
