@@ -26,7 +26,7 @@ def test_check__valid_project_reports_counts(mini):
     mini.write("cards/a.yaml", CARDS)
     result = mini.run("check")
     assert result.exit_code == 0
-    assert result.stdout == "mini: 1 card (one 1, two 0)\nok: 1 deck checked, 0 warnings\n"
+    assert result.stdout == "mini: 1 card (one 1)\nok: 1 deck checked, 0 warnings\n"
     assert not (mini.root / "dist").exists()
 
 
@@ -65,14 +65,14 @@ def test_check__lists_every_problem_with_file_line_and_fix(mini):
         "cards/a.yaml:9: cards[1].front: expected text, got a list; write it as text, in quotes if it starts with '[' "
         "or '{'\n"
         "cards/a.yaml:13: cards[2].text: a cloze card needs at least one deletion; mark the answer like {{c1::answer}}\n"
-        "cards/a.yaml:16: cards[3].tier: unknown tier 'three' in deck 'mini'; use one of: one, two\n"
+        "cards/a.yaml:16: cards[3].tier: unknown tier 'three' in deck 'mini'; use one of: one\n"
         "5 errors; nothing was written\n"
     )
 
 
 def test_check__duplicate_id_names_both_places(mini):
     mini.write("cards/a.yaml", CARDS)
-    mini.write("cards/sub/b.yaml", CARDS.replace("tier: one", "tier: two").replace("osteoclasts", "osteoblasts"))
+    mini.write("cards/sub/b.yaml", CARDS.replace("osteoclasts", "osteoblasts"))
     result = mini.run("check")
     assert result.exit_code == 1
     assert result.stderr == (
@@ -109,7 +109,7 @@ def test_build__unknown_tier_is_a_usage_error(mini):
     mini.write("cards/a.yaml", CARDS)
     result = mini.run("build", "--tier", "three")
     assert result.exit_code == 2
-    assert result.stderr == "Error: deck 'mini' has no tier 'three'; its tiers are one, two\n"
+    assert result.stderr == "Error: deck 'mini' has no tier 'three'; its tiers are one\n"
 
 
 def test_cli__outside_a_project_is_a_usage_error(tmp_path, monkeypatch):
@@ -183,7 +183,7 @@ def test_check__backslash_paths_get_a_hint_to_use_slashes(mini):
     result = mini.run("check")
     assert result.exit_code == 1
     assert result.stderr == (
-        "decks/mini.yaml:6: cards[0]: 'cards\\renal' uses '\\', which is not a folder separator here; use / in "
+        "decks/mini.yaml:5: cards[0]: 'cards\\renal' uses '\\', which is not a folder separator here; use / in "
         "paths, e.g. 'cards/renal' (it works on Windows too)\n"
         "1 error; nothing was written\n"
     )
@@ -191,8 +191,8 @@ def test_check__backslash_paths_get_a_hint_to_use_slashes(mini):
 
 def test_check__tiers_out_of_alphabetical_order_are_a_warning(mini):
     mini.write("cards/a.yaml", CARDS)
-    mini.edit("decks/mini.yaml", "title: 1 One", "title: One")
-    mini.edit("decks/mini.yaml", "title: 2 Two", "title: Advanced")
+    mini.write("cards/b.yaml", CARDS.replace("tier: one", "tier: two").replace("q1", "q2").replace("osteoclasts", "cells"))
+    mini.edit("decks/mini.yaml", "title: 1 One}", "title: One}\n  - {id: two, title: Advanced}")
     result = mini.run("check")
     assert result.exit_code == 0
     assert result.stderr == (
@@ -200,3 +200,177 @@ def test_check__tiers_out_of_alphabetical_order_are_a_warning(mini):
         "order, studies them in that order: Advanced, One, not the order listed here; start each title with its "
         "number, e.g. '1 Fundamentals'\n"
     )
+
+
+def test_check__a_card_file_no_manifest_lists_and_an_empty_tier_are_warnings_and_fail_strict(project):
+    project.write("decks/renal.yaml", """
+        id: renal
+        name: Renal
+        tiers:
+          - {id: core, title: 1 Core}
+          - {id: advanced, title: 2 Advanced}
+        cards: [cards/renal/01-core.yaml]
+    """)
+    project.write("cards/renal/01-core.yaml", CARDS.replace("tier: one", "tier: core"))
+    project.write("cards/renal/02-advanced.yaml", CARDS.replace("tier: one", "tier: advanced").replace("q1", "q2")
+                  .replace("osteoclasts", "osteoblasts"))
+    result = project.run("check")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "cards/renal/02-advanced.yaml:1: warning: no manifest in decks/ lists this card file, so its cards are in no "
+        "deck; add it (or its folder) to a manifest's cards:, e.g. 'cards: [cards/renal]', or delete it\n"
+        "decks/renal.yaml:5: warning: tiers[1]: tier 'advanced' has no cards, so the subdeck '2 Advanced' would be "
+        "empty; give cards 'tier: advanced' (in a file the manifest's cards: lists), or remove the tier\n"
+    )
+    strict = project.run("check", "--strict")
+    assert strict.exit_code == 1
+    assert strict.stderr.endswith("2 errors; nothing was written\n")
+    project.edit("decks/renal.yaml", "cards: [cards/renal/01-core.yaml]", "cards: [cards/renal]")
+    assert project.run("check", "--strict").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "back: Inulin is freely filtered #1 reason, and is neither secreted",
+            "cards/a.yaml:6: the text after ' #' on this line is dropped: YAML reads ' #' as the start of a comment; if "
+            "the '#' is part of the text, put the whole value in quotes, e.g. \"Inulin is freely filtered #1 reason, "
+            "and is neither secreted\", and if it is a comment, put it on a line of its own",
+        ),
+        (
+            "back: \\( FF = \\frac{GFR}{RPF}",
+            "cards/a.yaml:6: cards[0].back: the formula opened with '\\(' is never closed, so Anki shows it as raw "
+            "text; end it with '\\)'",
+        ),
+        (
+            "back: {{c1::Vasopressin}} binds V2 receptors.",
+            "cards/a.yaml:6: invalid YAML: a value starting with '{' is read as a mapping, so the text after its "
+            "closing bracket does not fit; put the whole value in quotes, e.g. text: \"{{c1::Vasopressin}} binds V2 "
+            "receptors\"",
+        ),
+        (
+            "back: [K+] above 5.5 mmol/L is called what?",
+            "cards/a.yaml:6: invalid YAML: a value starting with '[' is read as a list, so the text after its closing "
+            "bracket does not fit; put the whole value in quotes, e.g. front: \"[K+] above 5.5 mmol/L is called what?\"",
+        ),
+    ],
+    ids=["hash-comment", "unclosed-math", "unquoted-cloze", "unquoted-bracket"],
+)
+def test_check__text_lost_or_shown_raw_is_an_error_with_the_fix(mini, line, message):
+    mini.write("cards/a.yaml", CARDS.replace("back: They resorb bone.", line))
+    result = mini.run("check")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(message)
+
+
+def test_check__a_cloze_deletion_with_one_brace_is_an_error(mini):
+    mini.write("cards/a.yaml", """
+        tier: one
+        source: Lecture 1
+        cards:
+          - type: cloze
+            id: c1
+            text: "The TAL is {c1::impermeable to water}}, and {{c2::pumps}} Na."
+    """)
+    result = mini.run("check")
+    assert result.stderr == (
+        "cards/a.yaml:6: cards[0].text: '{c1::' opens deletion c1 with one brace, so Anki shows it as text; write "
+        "'{{c1::' (two braces), and close it with '}}'\n"
+        "1 error; nothing was written\n"
+    )
+
+
+def test_check__table_rows_with_a_comma_or_a_colon_in_a_cell_say_to_quote_it(mini):
+    mini.write("cards/a.yaml", """
+        tier: one
+        source: Lecture 1
+        cards:
+          - type: table
+            id: t1
+            title: Diuretics
+            columns: [Class, Site, Adverse effect]
+            rows:
+              - [Thiazides (hydrochlorothiazide, chlorthalidone), DCT, Hyponatraemia]
+          - type: table
+            id: t2
+            title: Diuretics
+            columns: [Class, Site, Adverse effect]
+            rows:
+              - [K-sparing, Collecting duct, Risk: hyperkalaemia]
+    """)
+    result = mini.run("check")
+    assert result.stderr == (
+        "cards/a.yaml:9: cards[0].rows[0]: row has 4 cells but the table has 3 columns; a ',' inside a cell splits "
+        "it in two: put each cell that holds a comma in quotes, e.g. [\"Thiazides (HCTZ, chlorthalidone)\", DCT], or "
+        "remove cells so each row has 3\n"
+        "cards/a.yaml:15: cards[1].rows[0][2]: expected text, got a mapping of keys: the ': ' inside this cell makes "
+        "it a key and a value; put the cell in quotes, e.g. \"Risk: hyperkalaemia\"\n"
+        "2 errors; nothing was written\n"
+    )
+
+
+def test_build__locked_without_a_lock_file_says_to_build_and_commit_it(mini):
+    mini.write("cards/a.yaml", CARDS)
+    result = mini.run("build", "--locked")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "decks/mini.lock: there is no lock file yet, and --locked builds only what a lock file records; run "
+        "'tierdeck build' without --locked and commit decks/mini.lock with the cards\n"
+        "1 error; nothing was written\n"
+    )
+
+
+def test_cli__quiet_and_verbose_work_after_the_command_too(mini):
+    mini.write("cards/a.yaml", CARDS)
+    assert mini.run("check", "-q").stdout == ""
+    assert mini.run("-q", "check").stdout == ""
+    assert "checked in " in mini.run("check", "-v").stdout
+    both = mini.run("-q", "check", "-v")
+    assert both.exit_code == 2 and "-q/--quiet and -v/--verbose cannot be used together" in both.stderr
+
+
+def test_cli__help_summaries_are_whole_sentences_and_name_the_docs(mini):
+    result = mini.run("--help")
+    commands = result.stdout.split("Commands:\n")[1]
+    assert "..." not in commands
+    assert "'tierdeck docs' says where" in result.stdout
+    assert "  docs     Where tierdeck's documentation is" in result.stdout
+
+
+def test_docs__prints_where_the_installed_documents_are(mini):
+    listing = mini.run("docs")
+    assert listing.exit_code == 0
+    lines = listing.stdout.splitlines()
+    assert any(line.endswith("format.md  The card format") for line in lines)
+    assert lines[-1] == "online: https://github.com/tierdeck/tierdeck/tree/main/docs"
+    path = mini.run("docs", "docs/format.md").stdout.strip()  # as the docs name each other
+    assert path.endswith("format.md") and "cards:" in open(path, encoding="utf-8").read()
+    missing = mini.run("docs", "nope")
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith("Error: no document 'nope'; the documents are ")
+
+
+def test_preview__open_says_when_no_browser_could_be_opened(mini, monkeypatch):
+    import webbrowser
+
+    monkeypatch.setattr(webbrowser, "open", lambda url: False)
+    mini.write("cards/a.yaml", CARDS)
+    result = mini.run("preview", "--open")
+    assert result.exit_code == 0
+    index = (mini.root / "preview" / "index.html").resolve().as_uri()
+    assert result.stderr == f"no web browser could be opened here; open {index} in a browser yourself\n"
+
+
+def test_build__counts_cards_and_says_why_anki_updates_more_notes(mini):
+    table = (
+        "      - type: table\n        id: t1\n        title: Bone cells\n        columns: [Cell, Role, Origin]\n"
+        "        rows:\n          - [Osteoblast, Builds bone, Mesenchyme]\n"
+        "          - [Osteoclast, Resorbs bone, Monocytes]\n"
+    )
+    mini.write("cards/a.yaml", CARDS.replace("    source: Lecture 1\n", table + "    source: Lecture 1\n"))
+    assert mini.run("build").exit_code == 0
+    mini.edit("cards/a.yaml", "Resorbs bone", "Resorbs mineralised bone")
+    result = mini.run("build")
+    # one cell edited: every cell note holds the whole table, so Anki updates all four
+    assert result.stdout.endswith("(1 changed since the lock file; 4 notes in Anki: each table cell is a note)\n")

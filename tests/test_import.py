@@ -160,7 +160,7 @@ def test_import__the_project_written(sample, tmp_path):
     assert result.stdout == (
         "pharmacology: created project/decks/pharmacology.yaml (5 new)\n"
         f"imported {sample.legacy}: 4 note type files and 2 media files written, 1 warning\n"
-        "next: 'tierdeck check --strict', then 'tierdeck build' (see docs/migrating.md)\n"
+        "next: 'tierdeck check --strict', then 'tierdeck build' (see 'tierdeck docs migrating')\n"
     )
     root = tmp_path / "project"
     assert (root / "decks" / "pharmacology.yaml").read_text().splitlines()[1:] == [

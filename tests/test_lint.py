@@ -286,12 +286,12 @@ def test_lint__every_warning_has_a_rule_an_author_can_opt_out_of(mini):
     """Each lint warning of the two sample decks above is named by a rule of LINT_RULES."""
     from tierdeck.format.schema import LINT_RULES
     from tierdeck.lint.rules import rule_of
-    from tierdeck.release import build as core
+    from tierdeck.project.load import load
 
     rules = set()
     for text in (CARDS, CRAFT):
         mini.write("cards/a.yaml", text)
-        for warning in core.load(mini.root).warnings:
+        for warning in load(mini.root).warnings:
             assert rule_of(warning) in LINT_RULES, warning.message
             rules.add(rule_of(warning))
     assert rules >= {"duplicate-prompt", "long-front", "cloze-hides-most", "cloze-list", "cloze-pair",

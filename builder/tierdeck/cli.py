@@ -40,6 +40,7 @@ core = _Later("tierdeck.release.build")  # the core: check and build
 project = _Later("tierdeck.project.load")  # reading a project, for the commands that only read
 
 ISSUES_URL = "https://github.com/tierdeck/tierdeck/issues"
+DOCS_URL = "https://github.com/tierdeck/tierdeck/tree/main/docs"
 EXIT_INPUT, EXIT_USAGE, EXIT_BUG = 1, 2, 3
 
 
@@ -79,6 +80,13 @@ def _crash(exc: BaseException) -> None:
 class _Group(click.Group):
     """Turns tierdeck's errors into messages and exit codes; never shows a traceback."""
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command with its whole first sentence, wrapped, never cut off with '...'."""
+        rows = [(name, command.get_short_help_str(limit=1000)) for name, command in self.commands.items()]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -110,23 +118,50 @@ class _Group(click.Group):
             ctx.exit(EXIT_BUG)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """-q or -v, before or after the command name: the last one given wins, both at once is a usage error."""
+    if not value:
+        return
+    level = -1 if param.name == "quiet" else 1
+    if ctx.meta.get("tierdeck.verbosity", 0) == -level:
+        raise click.UsageError("-q/--quiet and -v/--verbose cannot be used together")
+    ctx.meta["tierdeck.verbosity"] = level
+
+
+def _verbosity_options() -> list[click.Option]:
+    return [
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            callback=_set_verbosity,
+            help="Print only problems and the output a command is asked for.",
+        ),
+        click.Option(
+            ["-v", "--verbose"],
+            is_flag=True,
+            expose_value=False,
+            callback=_set_verbosity,
+            help="Also print what is read and written, and how long it took.",
+        ),
+    ]
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, params=_verbosity_options())
 @click.version_option(__version__, prog_name="tierdeck")
-@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the output a command is asked for.")
-@click.option("-v", "--verbose", is_flag=True, help="Also print what is read and written, and how long it took.")
-@click.pass_context
-def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
+def cli() -> None:
     """Build tiered Anki decks from YAML flashcards.
+
+    The documentation (the card format, every message and its fix, migrating from Anki) is installed with
+    tierdeck: 'tierdeck docs' says where, and it is online at https://github.com/tierdeck/tierdeck/tree/main/docs.
 
     \b
     Example:
       tierdeck check                 # validate every deck under decks/
       tierdeck build                 # write dist/<deck id>.apkg for each deck
-      tierdeck -q build              # print nothing but problems
+      tierdeck build -q              # print nothing but problems
+      tierdeck docs format           # where the card format reference is
     """
-    if quiet and verbose:
-        raise click.UsageError("-q/--quiet and -v/--verbose cannot be used together")
-    ctx.meta["tierdeck.verbosity"] = -1 if quiet else 1 if verbose else 0
 
 
 def _say(message: str, level: int = 0) -> None:
@@ -196,7 +231,7 @@ def check(ctx: click.Context, manifests: tuple[Path, ...], strict: bool, watch: 
     \b
     Example:
       tierdeck check
-      tierdeck check --strict decks/progesterone-bone.yaml
+      tierdeck check --strict decks/renal.yaml
       tierdeck check --watch
       tierdeck check --tag v1.2.0     # fails unless every manifest says version: 1.2.0
     """
@@ -271,7 +306,7 @@ def build(
     \b
     Example:
       tierdeck build
-      tierdeck build decks/progesterone-bone.yaml -o release/ --tier fundamentals --tier intermediate
+      tierdeck build decks/renal.yaml -o release/ --tier core --tier clinical
       SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) tierdeck build --locked
     """
     root, named = _root(ctx, manifests)
@@ -306,8 +341,12 @@ def build(
 
 
 def _changes(summary: DeckSummary) -> str:
-    parts = [f"{count} {word}" for word, count in summary.changes if count]
-    return f" ({', '.join(parts)} since the lock file)" if parts else ""
+    parts = [f"{cards} {word}" for word, cards, _ in summary.changes if cards]
+    notes = sum(n for *_, n in summary.changes)
+    if notes == sum(cards for _, cards, _ in summary.changes):
+        return f" ({', '.join(parts)} since the lock file)" if parts else ""
+    # a table's cells are one note each (and each holds the whole table): say why Anki reports more updates
+    return f" ({', '.join(parts)} since the lock file; {_plural(notes, 'note')} in Anki: each table cell is a note)"
 
 
 @cli.command()
@@ -326,7 +365,7 @@ def diff(ctx: click.Context, old: str, new: str, fmt: str, out: Path | None) -> 
     Example:
       tierdeck diff v1.0.0                # since the tag, up to the working tree
       tierdeck diff v1.0.0 v1.1.0 --format json
-      tierdeck diff old/progesterone-bone.apkg dist/progesterone-bone.apkg
+      tierdeck diff old/renal.apkg dist/renal.apkg
     """
     from tierdeck.format.layout import find_root
     from tierdeck.tools import diff as changelog
@@ -375,11 +414,9 @@ def preview(
     \b
     Example:
       tierdeck preview --open
-      tierdeck preview decks/progesterone-bone.yaml -o /tmp/review
+      tierdeck preview decks/renal.yaml -o /tmp/review
       tierdeck preview --watch --open
     """
-    import webbrowser
-
     from tierdeck.preview.site import preview_folder, write_site
 
     root, named = _root(ctx, manifests)
@@ -391,12 +428,22 @@ def preview(
     site = write_site(report, preview_folder(report.root, out_dir))
     _say(f"preview of {_plural(site.cards, 'card')} -> {relative(site.index, Path.cwd())}")
     if open_browser:
-        webbrowser.open(site.index.as_uri())
+        _open_in_browser(site.index.as_uri())
+
+
+def _open_in_browser(url: str) -> None:
+    """Open `url`, or say that no browser could be (a server, a container, SSH): the author opens it."""
+    import webbrowser
+
+    try:
+        opened = webbrowser.open(url)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        click.echo(f"no web browser could be opened here; open {url} in a browser yourself", err=True)
 
 
 def _watch_preview(root: Path, named: list[Path] | None, out_dir: Path | None, port: int, open_browser: bool) -> None:
-    import webbrowser
-
     from tierdeck.preview.serve import Outcome, Preview, run
     from tierdeck.preview.site import preview_folder
 
@@ -405,7 +452,7 @@ def _watch_preview(root: Path, named: list[Path] | None, out_dir: Path | None, p
     def ready(url: str) -> None:
         _say(f"serving the preview on {url} (Ctrl-C to stop)")
         if open_browser:
-            webbrowser.open(url)
+            _open_in_browser(url)
 
     def built(outcome: Outcome) -> None:
         if outcome.site is None:
@@ -434,7 +481,7 @@ def stats(ctx: click.Context, manifests: tuple[Path, ...], fmt: str) -> None:
     \b
     Example:
       tierdeck stats
-      tierdeck stats decks/progesterone-bone.yaml --format json
+      tierdeck stats decks/renal.yaml --format json
     """
     from tierdeck.tools import stats as deck_stats
 
@@ -621,7 +668,35 @@ def import_(ctx: click.Context, file: Path, out_dir: Path | None, strict: bool) 
         f"imported {relative(file.resolve(), Path.cwd())}: {_plural(len(report.notetypes), 'note type file')} and "
         f"{_plural(report.media, 'media file')} written, {_plural(len(report.warnings), 'warning')}"
     )
-    _say("next: 'tierdeck check --strict', then 'tierdeck build' (see docs/migrating.md)")
+    _say("next: 'tierdeck check --strict', then 'tierdeck build' (see 'tierdeck docs migrating')")
+
+
+@cli.command()
+@click.argument("topic", required=False)
+def docs(topic: str | None) -> None:
+    """Where tierdeck's documentation is: the files installed with it, and online.
+
+    TOPIC names one document (format, errors, migrating, notetypes, preview, editor): its path is printed
+    alone, ready for an editor or a pager. Without TOPIC, every document is listed with what it covers.
+
+    \b
+    Example:
+      tierdeck docs
+      tierdeck docs format           # the YAML card format, with an example of every card type
+      less "$(tierdeck docs errors)"  # every message and its fix
+    """
+    from tierdeck.tools.docs import document, documents
+
+    if topic is not None:
+        click.echo(document(topic))
+        return
+    for path, title in documents():
+        click.echo(f"{path}  {title}")
+    _say(f"online: {DOCS_URL}")
+
+
+for _command in cli.commands.values():  # -q and -v after the command name too: `tierdeck build -q`
+    _command.params.extend(_verbosity_options())
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ from tierdeck.format.schema import SLUG_PATTERN
 
 MANIFEST = """\
 # yaml-language-server: $schema=../schemas/manifest.schema.json
-# The deck manifest: see docs/format.md. `id` is this deck's identity in Anki: never change it.
+# The deck manifest: see 'tierdeck docs format'. `id` is this deck's identity in Anki: never change it.
 id: {deck_id}
 name: {name}
 version: 0.1.0
@@ -131,7 +131,8 @@ def vendored_wheel() -> bytes:
         entry_points = "[console_scripts]\ntierdeck = tierdeck.cli:main\n"
     files: dict[str, bytes] = {}
     for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
+        shipped = path.suffix not in (".pyc", ".pyo") and not (path.suffix == ".png" and "docs" in path.parts)
+        if path.is_file() and "__pycache__" not in path.parts and shipped:
             files["tierdeck/" + path.relative_to(package).as_posix()] = path.read_bytes()
     files[f"{dist_info}/METADATA"] = meta.encode()
     files[f"{dist_info}/WHEEL"] = (
