@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import zipfile
 from pathlib import Path
 
 import yaml
@@ -86,6 +87,8 @@ def test_init__the_committed_wheel_is_the_same_file_every_time(tmp_path):
     assert init(tmp_path / "b", "course").exit_code == 0
     name = f"course/.tierdeck/tierdeck-{__version__}-py3-none-any.whl"
     assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    with zipfile.ZipFile(tmp_path / "a" / name) as wheel:  # the docs travel with it, for 'tierdeck docs'
+        assert "tierdeck/data/docs/format.md" in wheel.namelist()
 
 
 def test_check_tag__a_tag_that_is_not_the_manifests_version_fails_with_the_fix(tmp_path):

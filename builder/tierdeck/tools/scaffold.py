@@ -15,6 +15,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import re
 import subprocess
 import zipfile
@@ -130,9 +131,10 @@ def vendored_wheel() -> bytes:
     if not entry_points:
         entry_points = "[console_scripts]\ntierdeck = tierdeck.cli:main\n"
     files: dict[str, bytes] = {}
-    for path in sorted(package.rglob("*")):
+    found = [Path(folder, name) for folder, _, names in os.walk(package, followlinks=True) for name in names]
+    for path in sorted(found):  # followlinks: data/docs is a link to the docs in a source checkout
         shipped = path.suffix not in (".pyc", ".pyo") and not (path.suffix == ".png" and "docs" in path.parts)
-        if path.is_file() and "__pycache__" not in path.parts and shipped:
+        if path.is_file() and "__pycache__" not in path.parts and shipped and "screenshots" not in path.parts:
             files["tierdeck/" + path.relative_to(package).as_posix()] = path.read_bytes()
     files[f"{dist_info}/METADATA"] = meta.encode()
     files[f"{dist_info}/WHEEL"] = (
