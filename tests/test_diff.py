@@ -336,3 +336,32 @@ def test_diff__a_deck_replaced_by_another_is_no_rename_and_summaries_keep_their_
     assert "Renamed from" not in result.stdout
     assert "- Added `segment` (basic): Which segment is marked A?\n" in result.stdout
     assert "- Removed `q1` (basic): What do osteoclasts do?\n" in result.stdout
+
+
+def test_diff__none_lists_every_card_for_the_first_release_notes(mini):
+    mini.write("cards/a.yaml", """
+        tier: one
+        source: Lecture 1
+        cards:
+          - type: basic
+            id: q1
+            front: What do osteoclasts do?
+            back: They resorb bone.
+    """)
+    _git(mini.root, "init", "-q")
+    _git(mini.root, "add", "-A")
+    _git(mini.root, "commit", "-qm", "v1")
+    _git(mini.root, "tag", "v1.0.0")
+    result = mini.run("diff", "none", "v1.0.0")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "# Changes from nothing (the first release) to v1.0.0\n"
+        "\n"
+        "## Mini (`mini`)\n"
+        "\n"
+        "1 added.\n"
+        "\n"
+        "### 1 One\n"
+        "\n"
+        "- Added `q1` (basic): What do osteoclasts do?\n"
+    )

@@ -359,11 +359,13 @@ def diff(ctx: click.Context, old: str, new: str, fmt: str, out: Path | None) -> 
     """Changelog between two versions: cards added, changed, removed and moved tier, per deck and tier.
 
     OLD and NEW are each a git revision (tag, branch, commit), '.' for the working tree (the default
-    NEW), or a built .apkg file. Cards are matched by id, so edited text shows as a change.
+    NEW), or a built .apkg file; OLD 'none' lists every card, for a first release's notes. Cards are
+    matched by id, so edited text shows as a change.
 
     \b
     Example:
       tierdeck diff v1.0.0                # since the tag, up to the working tree
+      tierdeck diff none v1.0.0           # the first release: every card, per tier
       tierdeck diff v1.0.0 v1.1.0 --format json
       tierdeck diff old/renal.apkg dist/renal.apkg
     """
@@ -373,7 +375,7 @@ def diff(ctx: click.Context, old: str, new: str, fmt: str, out: Path | None) -> 
     root = find_root(Path.cwd()) if not (old.endswith(".apkg") and new.endswith(".apkg")) else Path.cwd()
     ctx.meta["tierdeck.root"] = root
     decks = changelog.compare(changelog.read_side(old, root), changelog.read_side(new, root))
-    labels = (old, "the working tree" if new == "." else new)
+    labels = ("nothing (the first release)" if old == changelog.NOTHING else old, "the working tree" if new == "." else new)
     text = changelog.to_json(decks, *labels) if fmt == "json" else changelog.to_markdown(decks, *labels)
     if out is None:
         click.echo(text, nl=False)

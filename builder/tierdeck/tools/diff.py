@@ -26,6 +26,7 @@ from tierdeck.portable.cloze import CLOZE_RE
 from tierdeck.portable.safety import Limits
 
 SUMMARY_CHARS = 80
+NOTHING = "none"  # the OLD side of a first release's changelog: no deck yet
 CONTEXT_WORDS = 4  # words of unchanged text shown on each side of a change
 
 
@@ -44,7 +45,9 @@ class NoteView:
 
     @property
     def summary(self) -> str:
-        """The note's first non-empty field, shortened: how it is named in a changelog."""
+        """The note's first non-empty field (a table cell's own text), shortened: how it is named in a changelog."""
+        if self.fields.get("Cell"):
+            return _short(self.fields["Cell"])
         return _short(next((v for v in self.fields.values() if v), ""))
 
     @property
@@ -148,6 +151,8 @@ def read_side(spec: str, root: Path) -> list[DeckSide]:
         return [_read_apkg(path)]
     if spec == ".":
         return _read_project(root)
+    if spec == NOTHING:  # before the first release: every card is new
+        return []
     files.sweep(Path(tempfile.gettempdir()))  # exports of killed diffs
     with tempfile.TemporaryDirectory(prefix=f"{files.TEMP_PREFIX}diff-") as tmp:
         _export_revision(spec, root, Path(tmp))
