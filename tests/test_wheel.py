@@ -37,10 +37,11 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel__holds_every_file_of_the_package(wheel):
     """Subpackages and data (note types, CSS, project templates, preview assets) all travel with the code."""
     source = REPO / "builder" / "tierdeck"
+    found = [Path(folder, name) for folder, _, names in os.walk(source, followlinks=True) for name in names]
     expected = {
         "tierdeck/" + p.relative_to(source).as_posix()
-        for p in source.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        for p in found
+        if "__pycache__" not in p.parts and p.suffix != ".pyc"
         and not (p.suffix == ".png" and "docs" in p.parts)  # the docs' screenshots stay in the repository
     }
     assert "tierdeck/data/docs/format.md" in expected  # the author docs, for `tierdeck docs`
