@@ -292,3 +292,29 @@ def test_check_watch__checks_again_after_each_save_until_ctrl_c(mini):
     finally:
         process.kill()
     assert process.returncode == 130 and out == "stopped\n" and err == ""
+
+
+def test_watch__the_open_page_says_when_the_server_stopped_and_asks_for_no_favicon(browser, mini):  # noqa: F811
+    mini.write("cards/a.yaml", CARDS)
+    stop, ready, urls = threading.Event(), threading.Event(), []
+
+    def on_ready(url: str) -> None:
+        urls.append(url)
+        ready.set()
+
+    preview = Preview(mini.root, None, mini.root / "preview")
+    thread = threading.Thread(target=serve.run, args=(preview, 0, on_ready, lambda outcome: None, stop), daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    page = browser.new_page()
+    missing: list[str] = []
+    page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
+    page.goto(urls[0])
+    page.wait_for_function("document.body.dataset.ready")
+    assert page.locator("#pv-errors").is_hidden()
+    stop.set()  # Ctrl-C
+    thread.join(10)
+    page.wait_for_function("!document.querySelector('#pv-errors').hidden", timeout=15000)
+    assert page.inner_text("#pv-errors").startswith("The preview server stopped ('tierdeck preview --watch' ended)")
+    assert missing == []  # no /favicon.ico request, so no console error
+    page.close()

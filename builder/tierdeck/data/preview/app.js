@@ -607,6 +607,13 @@ audio { max-width: 100%; }`;
       + `<ul>${errors.map((e) => `<li><code>${esc(e)}</code></li>`).join("")}</ul>`;
   }
 
+  function stopped() {
+    const box = $("pv-errors");
+    box.hidden = false;
+    box.innerHTML = "<strong>The preview server stopped ('tierdeck preview --watch' ended): this page no longer "
+      + "follows your edits. Run it again to pick up where you left off.</strong>";
+  }
+
   async function update(version) {
     const data = await load("index.js", `?v=${version}`);
     prepare(data);
@@ -623,7 +630,8 @@ audio { max-width: 100%; }`;
         if (!response.ok) return; // not tierdeck's server
         state = await response.json();
       } catch (e) {
-        await new Promise((resolve) => setTimeout(resolve, 1000)); // the server is gone or restarting
+        stopped(); // the server is gone (Ctrl-C) or restarting: say so until it answers again
+        await new Promise((resolve) => setTimeout(resolve, 1000));
         continue;
       }
       since = state.epoch;
