@@ -711,4 +711,16 @@ def test_page__a_note_type_allowed_to_run_scripts_runs_none_in_the_preview(brows
     page.wait_for_timeout(1500)  # let an <animate> begin and any iframe load
     assert front.evaluate("s => s.shadowRoot.querySelectorAll('script, iframe, [onerror], [onbegin]').length") == 0
     assert dialogs == []
+
+
+def test_page__in_a_narrow_window_the_answer_sits_under_the_question(browser, site):
+    page = open_page(browser, site, width=390)
+    boxes = page.evaluate(
+        "() => [...document.querySelector('#pv-main .pv-card').querySelectorAll('.pv-side')].map(side => {"
+        " const r = side.getBoundingClientRect(); return [r.left, r.top, r.width]; })"
+    )
+    (q_left, q_top, q_width), (a_left, a_top, a_width) = boxes
+    assert q_left == a_left and a_top > q_top  # stacked, not side by side at ~155 px each
+    assert q_width > 300 and a_width > 300
+    assert page.problems == []
     page.close()
