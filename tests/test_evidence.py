@@ -218,7 +218,7 @@ def test_evidence__stats_count_cards_per_source_claim(mini):
     assert "source-claim::" not in result.stdout  # not listed again as an author's tag
     (deck,) = json.loads(mini.run("stats", "--format", "json").stdout)["decks"]
     assert deck["source_claims"] == {"not-mainstream": 1, "refuted": 1}
-    assert deck["evidence_by_tier"] == {"one": {"established": 1, "not-mainstream": 1}, "two": {}}
+    assert deck["evidence_by_tier"] == {"one": {"established": 1, "not-mainstream": 1}}
 
 
 def test_evidence__an_unknown_source_claim_says_which_exist(mini):
@@ -344,3 +344,17 @@ def test_table__shown_only_mistakes_are_errors_at_their_line(mini, change, messa
     result = mini.run("check")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == message
+
+
+def test_table__a_placeholder_answer_kept_on_purpose_is_waived_with_a_reason(mini):
+    asked = TABLE.replace("            shown_only: [link]\n", "")
+    mini.write("cards/a.yaml", asked)
+    assert mini.run("check", "--strict").exit_code == 1
+    waived = asked.replace(
+        "        title: Systemic factors\n",
+        "        title: Systemic factors\n        lint: {ignore: [empty-cell], why: The article's silence is the point.}\n",
+    )
+    mini.write("cards/a.yaml", waived)
+    result = mini.run("check", "--strict")
+    assert result.exit_code == 0, result.output
+    assert "cards/a.yaml:14: empty-cell, because: The article's silence is the point.\n" in mini.run("stats").stdout

@@ -123,6 +123,7 @@ LINT_RULES = (
     "similar-definitions",
     "mechanism-steps",
     "empty-cell",
+    "evidence-wording",
     "no-source",
     "code-width",
     "colour-contrast",
