@@ -357,4 +357,4 @@ def test_table__a_placeholder_answer_kept_on_purpose_is_waived_with_a_reason(min
     mini.write("cards/a.yaml", waived)
     result = mini.run("check", "--strict")
     assert result.exit_code == 0, result.output
-    assert "cards/a.yaml:14: empty-cell, because: The article's silence is the point.\n" in mini.run("stats").stdout
+    assert "cards/a.yaml:13: empty-cell, because: The article's silence is the point.\n" in mini.run("stats").stdout

@@ -223,9 +223,9 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[str, int | None]:
             "put the whole value in quotes if the '!' is part of the text"
         ), line
     if "found unhashable key" in problem or ("did not find expected key" in problem and char not in ("]", "}")):
-        bracket = _VALUE_OPENS_BRACKET.match(_line_text(text, problem_mark))
-        if bracket:
-            return _bracket_value(bracket.group(1)), line
+        opener = _VALUE_OPENS_BRACKET.match(_line_text(text, problem_mark))
+        if opener:
+            return _bracket_value(opener.group(1)), line
     if "found unhashable key" in problem:
         return _KEY_NOT_TEXT, line
     if "found undefined alias" in problem or context == "while scanning an alias":

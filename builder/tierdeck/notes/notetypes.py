@@ -90,7 +90,7 @@ def project_notetypes(root: Path) -> tuple[NoteTypes, list[Diagnostic]]:
             errors = [p for p in found_problems if p.level == "error"]
             # errors only in its templates or CSS: cards are still checked against its fields (all errors in one run)
             usable = notetype is not None and all(p.path[:1] in (("templates",), ("css",), ("css_file",)) for p in errors)
-            if usable:
+            if usable and notetype is not None:
                 found[key] = notetype
             else:
                 found.pop(key, None)

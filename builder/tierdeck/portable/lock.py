@@ -32,6 +32,7 @@ class LockedNote(Protocol):
     tier: str
     ordinals: tuple[int, ...]
     notetype: NoteType
+    previous_keys: tuple[str, ...]  # its keys under the card's former ids (previous_ids), newest first
 
 
 N = TypeVar("N", bound=LockedNote)

@@ -292,12 +292,10 @@ def compare(old: list[DeckSide], new: list[DeckSide]) -> list[DeckChanges]:
                     changes.moved.append((a, b))
                 if a.key != b.key and a.key != a.guid and b.key != b.guid:
                     changes.renamed.append((a, b))
-        seen: set[tuple[str, str]] = set()  # a table's cells are renamed with their card: name the card once
-        changes.renamed = [
-            (a, b)
-            for a, b in changes.renamed
-            if (ids := (a.key.split("/")[0], b.key.split("/")[0])) not in seen and not seen.add(ids)
-        ]
+        once: dict[tuple[str, str], tuple[NoteView, NoteView]] = {}  # a table's cells: name the card once
+        for a, b in changes.renamed:
+            once.setdefault((a.key.split("/")[0], b.key.split("/")[0]), (a, b))
+        changes.renamed = list(once.values())
         out.append(changes)
     return out
 
