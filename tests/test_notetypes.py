@@ -151,8 +151,6 @@ def test_notetype__a_template_typo_and_a_card_field_typo_are_reported_in_one_run
     )
 
 
-def test_notetype__scripts_are_a_warning_until_allowed(vocab):
-    vocab.edit("notetypes/vocab.yaml", 'front: "{{Meaning}}"', 'front: "{{Meaning}}<script>hint()</script>"')
 ACTIVE = (
     "notetypes/vocab.yaml:5: templates: the templates run code or load pages ({}): that runs on every student's "
     "device and breaks on some clients (AnkiDroid, AnkiMobile); remove it, or keep it knowingly with "
