@@ -214,6 +214,8 @@ def test_check__a_card_file_no_manifest_lists_and_an_empty_tier_are_warnings_and
     project.write("cards/renal/01-core.yaml", CARDS.replace("tier: one", "tier: core"))
     project.write("cards/renal/02-advanced.yaml", CARDS.replace("tier: one", "tier: advanced").replace("q1", "q2")
                   .replace("osteoclasts", "osteoblasts"))
+    project.write("renal-extra.yaml", CARDS.replace("q1", "q3").replace("osteoclasts", "osteocytes"))
+    project.write("mkdocs.yml", "site_name: Renal\n")  # other YAML beside decks/ is not a card file
     result = project.run("check")
     assert result.exit_code == 0
     assert result.stderr == (
@@ -221,10 +223,13 @@ def test_check__a_card_file_no_manifest_lists_and_an_empty_tier_are_warnings_and
         "deck; add it (or its folder) to a manifest's cards:, e.g. 'cards: [cards/renal]', or delete it\n"
         "decks/renal.yaml:5: warning: tiers[1]: tier 'advanced' has no cards, so the subdeck '2 Advanced' would be "
         "empty; give cards 'tier: advanced' (in a file the manifest's cards: lists), or remove the tier\n"
+        "renal-extra.yaml:1: warning: no manifest in decks/ lists this card file, so its cards are in no deck; add "
+        "it (or its folder) to a manifest's cards:, e.g. 'cards: [renal-extra.yaml]', or delete it\n"
     )
     strict = project.run("check", "--strict")
     assert strict.exit_code == 1
-    assert strict.stderr.endswith("2 errors; nothing was written\n")
+    assert strict.stderr.endswith("3 errors; nothing was written\n")
+    (project.root / "renal-extra.yaml").unlink()
     project.edit("decks/renal.yaml", "cards: [cards/renal/01-core.yaml]", "cards: [cards/renal]")
     assert project.run("check", "--strict").exit_code == 0
 

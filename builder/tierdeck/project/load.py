@@ -11,12 +11,20 @@ deck's lock file).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tierdeck.cache import Cache, remembered_digests
 from tierdeck.errors import Diagnostic, InputError, relative
 from tierdeck.format import yamlio
-from tierdeck.format.layout import IMPORT_JOURNAL, card_files_below, discover, manifest_paths, project_root
+from tierdeck.format.layout import (
+    CARD_SUFFIXES,
+    IMPORT_JOURNAL,
+    card_files_below,
+    discover,
+    manifest_paths,
+    project_root,
+)
 from tierdeck.lint.rules import duplicate_warnings, opted_out, similar_definition_warnings
 from tierdeck.notes.expand import NoteSpec
 from tierdeck.notes.loader import Deck, check_unique_ids, read_deck
@@ -117,21 +125,32 @@ def load(
 
 
 def unlisted_card_files(root: Path, listed: list[list[Path]]) -> list[Diagnostic]:
-    """A card file under cards/ that no manifest lists: its cards would silently reach no student."""
+    """A card file under cards/ (or beside decks/, with a `cards:` list) that no manifest lists: its cards would
+    silently reach no student."""
     read = {file.resolve() for files in listed for file in files}
     folder = root / "cards"
     found = card_files_below(folder, root) if folder.is_dir() else []
+    found += [p for p in sorted(root.iterdir()) if p.suffix in CARD_SUFFIXES and p.is_file() and _has_cards_list(p)]
     return [
         Diagnostic(
             file,
             "no manifest in decks/ lists this card file, so its cards are in no deck; add it (or its folder) to a "
-            f"manifest's cards:, e.g. 'cards: [{relative(file.parent, root)}]', or delete it",
+            f"manifest's cards:, e.g. 'cards: [{relative(file.parent, root) if file.parent != root else file.name}]', "
+            "or delete it",
             line=1,
             level="warning",
         )
         for file in found
         if file.resolve() not in read
     ]
+
+
+def _has_cards_list(path: Path) -> bool:
+    """A YAML file at the project root that looks like a card file (a top-level `cards:` key), not some config."""
+    try:
+        return re.search(r"^cards:", path.read_text(encoding="utf-8", errors="replace"), re.MULTILINE) is not None
+    except OSError:
+        return False
 
 
 def empty_tiers(deck: Deck, notes: list[NoteSpec]) -> list[Diagnostic]:
