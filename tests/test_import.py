@@ -492,7 +492,16 @@ def test_import__a_new_note_whose_card_would_not_build_is_left_out_and_the_rest_
         "card in tierdeck"
     ) in result.stderr.splitlines()
     assert result.stdout.startswith("pharmacology: created project/decks/pharmacology.yaml (4 new)\n")
-    assert Project(tmp_path / "project").run("check", "--strict").exit_code == 0
+    assert Project(tmp_path / "project").run("check").exit_code == 0
+    # the left-out note was its subdeck's only one: check says the tier would be an empty subdeck
+    strict = Project(tmp_path / "project").run("check", "--strict")
+    assert strict.exit_code == 1
+    assert strict.stderr == (
+        "decks/pharmacology.yaml:7: tiers[2]: tier 'kinetics-clearance' has no cards, so the subdeck "
+        "'Kinetics::Clearance' would be empty; give cards 'tier: kinetics-clearance' (in a file the manifest's cards: "
+        "lists), or remove the tier\n"
+        "1 error; nothing was written\n"
+    )
     assert tierdeck(tmp_path, "import", "nested.apkg", "-o", "strict", "--strict").exit_code == 1
     assert not (tmp_path / "strict").exists() and no_staging_left(tmp_path)
 

@@ -223,6 +223,6 @@ def test_media__a_manifest_media_entry_must_be_a_folder_inside_the_project(mini)
     result = mini.run("check")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        "decks/mini.yaml:7: media[0]: '../elsewhere' is not a folder inside the project; give a folder of media "
+        "decks/mini.yaml:6: media[0]: '../elsewhere' is not a folder inside the project; give a folder of media "
         "relative to the project root (e.g. cards/<deck>/media), or remove the entry"
     )
