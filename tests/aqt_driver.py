@@ -1,4 +1,4 @@
-"""Drives the real Anki desktop program (aqt) for tests/test_addon_desktop.py: one phase per run.
+"""Drives the real Anki desktop program (aqt) for tests/addon/test_addon_desktop.py: one phase per run.
 
     python aqt_driver.py PHASE BASE OUT.json [ARG]
 

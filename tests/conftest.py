@@ -116,7 +116,7 @@ def mini(project: Project) -> Project:
     return project
 
 
-# Hypothesis: a short `ci` run by default; `HYPOTHESIS_PROFILE=long` searches much longer (tests/test_fuzz.py).
+# Hypothesis: a short `ci` run by default; `HYPOTHESIS_PROFILE=long` searches much longer (tests/cli/test_fuzz.py).
 settings.register_profile("ci", max_examples=300, deadline=None, print_blob=True)
 settings.register_profile("long", max_examples=3000, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

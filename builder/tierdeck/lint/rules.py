@@ -320,7 +320,7 @@ def similar_definition_warnings(deck: Deck, found: Iterable[Definition]) -> list
 READABILITY = json.loads((resources.files("tierdeck") / "data" / "readability.json").read_text("utf-8"))
 MAX_CODE_LINE = READABILITY["max_code_line_chars"]  # monospace characters that fit a phone at tierdeck's size
 MIN_CONTRAST = READABILITY["min_text_contrast"]
-# The backgrounds of tierdeck's note types, light and night (tierdeck.css; tests/test_lint.py holds them equal).
+# The backgrounds of tierdeck's note types, light and night (tierdeck.css; tests/lint/test_lint.py holds them equal).
 _BACKGROUNDS: dict[str, tuple[int, int, int]] = {
     mode: (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16))
     for mode, colour in READABILITY["backgrounds"].items()

@@ -6,7 +6,7 @@ filter it does not know), and the special fields `{{FrontSide}}`, `{{Tags}}`, `{
 `{{Deck}}`, `{{Subdeck}}`. Cloze output mirrors Anki's own (rslib `cloze.rs`): the asked deletion is
 `<span class="cloze" data-cloze="..." data-ordinal="N">[...]</span>` (or `[hint]`) on the question, the
 answer is `<span class="cloze" data-ordinal="N">answer</span>`, other deletions keep their text in a
-`cloze-inactive` span. Nested deletions work as in Anki. tests/test_preview.py holds the renderer to
+`cloze-inactive` span. Nested deletions work as in Anki. tests/preview/test_preview.py holds the renderer to
 the real Anki engine's `card.question()` and `card.answer()`.
 """
 

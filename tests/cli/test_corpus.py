@@ -7,7 +7,7 @@ show a traceback, and leave every file of the project, the earlier package inclu
 it was. Cases named `accepted-*` are input that looks odd but is fine (a byte-order mark, CRLF line
 endings): they build, print nothing on stderr, and Anki imports them.
 
-After changing a message, regenerate the files with `python tests/test_corpus.py` and read every diff.
+After changing a message, regenerate the files with `python tests/cli/test_corpus.py` and read every diff.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from anki_engine import import_package, open_collection, visible_text
 from conftest import SAMPLE, Project
 from tierdeck.cache import CACHE_DIR
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 ACCEPTED = [name for name in CASES if name.startswith("accepted-")]
 BROKEN = [name for name in CASES if name not in ACCEPTED]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "benchmarks" / "bench_build.py"
 STEPS = ["floor", "floor_genanki", "cold_check", "cold_build", "warm_check", "warm_build", "edit_check", "edit_build"]
 

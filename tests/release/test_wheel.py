@@ -18,7 +18,7 @@ import yaml
 from anki_engine import import_package, open_collection
 from tierdeck import __version__
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from anki_engine import import_package, open_collection
 from tierdeck.notes.notetypes import builtin
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 VOCAB = """
     name: Vocabulary (3 fields)

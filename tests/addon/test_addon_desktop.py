@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from tierdeck.cli import cli
 
-DRIVER = Path(__file__).parent / "aqt_driver.py"
+DRIVER = Path(__file__).resolve().parents[1] / "aqt_driver.py"
 V1, V2 = "1700000000", "1700864000"
 CORRECTION = "They break down (resorb) bone."
 

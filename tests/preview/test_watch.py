@@ -16,8 +16,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from test_preview import browser  # noqa: F401 - the browser fixture, shared
+
 from tierdeck.preview import serve
 from tierdeck.preview.serve import Outcome, Preview, PreviewServer
 

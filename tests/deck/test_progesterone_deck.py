@@ -34,7 +34,7 @@ from progesterone_expectations import (
 )
 from tierdeck.format.schema import slugify
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TIERS = {"fundamentals": "1 Fundamentals", "intermediate": "2 Intermediate", "academic": "3 Academic"}
 
 

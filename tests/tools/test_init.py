@@ -15,7 +15,7 @@ from tierdeck import __version__
 from tierdeck.cli import cli
 from tierdeck.tools.scaffold import workflow
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def init(folder: Path, *args: str):

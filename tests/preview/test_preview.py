@@ -22,10 +22,10 @@ from tierdeck.preview.cards import files_of
 from tierdeck.preview.clientside import for_browser, mathml
 from tierdeck.project import load as core
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 # Written on every run for review (gitignored); docs/preview.png is a copy of it, refreshed by hand.
-SCREENSHOT = Path(__file__).parent / "artifacts" / "preview.png"
+SCREENSHOT = Path(__file__).resolve().parents[1] / "artifacts" / "preview.png"
 
 # Cloze hints, several deletions of one number, stray '::' and hints with colons, Latin-1 and other
 # characters Anki escapes in attributes, markdown blocks, term cards with and without the reverse, and math.

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tierdeck.format import fastyaml
 from tierdeck.format.yamlio import MAX_EXPANDED_VALUES, _parse_pyyaml, read_text
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _both(path: Path, text: str):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CARD_FILES = sorted((REPO / "cards" / "progesterone-bone").glob("*.yaml"))
 MANIFEST = REPO / "decks" / "progesterone-bone.yaml"
 # The clinic's article the deck was written from, with a header saying where it comes from.
@@ -332,7 +332,7 @@ def test_description__says_how_to_suspend_the_sources_unsupported_claims_by_tag(
     text = _description()
     assert "`source-claim::<status>`" in text and "`evidence::<level>`" in text
     assert '`deck:"Progesterone and Bone Health" (-tag:evidence::established OR ' in text  # the whole search:
-    # tests/test_progesterone_deck.py checks it in Anki against the notes 1.2.0 removed
+    # tests/deck/test_progesterone_deck.py checks it in Anki against the notes 1.2.0 removed
     assert "suspend" in text
 
 

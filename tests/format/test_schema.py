@@ -11,7 +11,7 @@ import pytest
 from conftest import SAMPLE
 from tierdeck.format import yamlio
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED_MANIFESTS = sorted((REPO / "decks").glob("*.yaml")) + sorted((SAMPLE / "decks").glob("*.yaml"))
 SHIPPED_CARD_FILES = sorted((REPO / "cards").rglob("*.yaml")) + sorted((SAMPLE / "cards").rglob("*.yaml"))
 HEADER = "# yaml-language-server: $schema=../../schemas/cards.schema.json"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_import import fields, tierdeck
 
 from anki_engine import ImportCounts, history, import_package, open_collection, study_everything
 from conftest import Project
 from real_decks import KINDS, RealDeck, build_deck, package_media
-from test_import import fields, tierdeck
 
 
 @pytest.fixture(scope="module", params=KINDS)

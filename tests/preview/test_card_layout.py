@@ -18,7 +18,7 @@ import pytest
 import card_metrics as cm
 from conftest import SAMPLE, Project, png
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 WIDTHS = (390, 900)
 
 # Everything that tends to break a layout: long words and cells, wide tables and images, every evidence

@@ -9,7 +9,7 @@ or retyped, values swapped, text truncated, random unicode inserted, lines cut o
 - exit 1, and every line on stderr is `file:line: ...` (or the closing summary).
 
 Never a traceback, never exit 3, never a hang. The default `ci` profile keeps the run short; run
-`HYPOTHESIS_PROFILE=long python -m pytest tests/test_fuzz.py` for a long search (profiles: tests/conftest.py).
+`HYPOTHESIS_PROFILE=long python -m pytest tests/cli/test_fuzz.py` for a long search (profiles: tests/conftest.py).
 """
 
 from __future__ import annotations
