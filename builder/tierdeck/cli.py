@@ -272,6 +272,11 @@ def _check_once(root: Path, named: list[Path] | None, strict: bool) -> None:
     for summary in summaries:
         _say(_tier_summary(summary))
         _say(f"  {relative(summary.manifest_path, root)}: {_plural(summary.card_files, 'card file')}", 1)
+        if summary.unlinted:
+            _say(
+                f"  {_plural(summary.unlinted, 'imported card')} (format: anki) not linted yet: add 'legacy_lint: true' "
+                f"to {relative(summary.manifest_path, root)} to lint them, or edit a card as markdown or html"
+            )
     _say(f"ok: {_plural(len(summaries), 'deck')} checked, {_plural(len(report.warnings), 'warning')}")
     _say(f"checked in {time.perf_counter() - started:.2f}s", 1)
 

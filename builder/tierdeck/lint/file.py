@@ -30,6 +30,7 @@ class LintUnit:
     # (card file, index) -> (rules it opts out of, why), and the warnings skipped so: (warning, rule, why)
     opt_outs: dict[tuple[Path, int], tuple[frozenset[str], str]] = field(default_factory=dict)
     ignored: list[tuple[Diagnostic, str, str]] = field(default_factory=list)
+    unlinted: int = 0  # imported cards (`format: anki`) left unlinted: the deck's summary says how many
 
 
 def lint_file(deck: Deck, cards: list[CardRef], notes: list[NoteSpec]) -> LintUnit:
@@ -39,6 +40,7 @@ def lint_file(deck: Deck, cards: list[CardRef], notes: list[NoteSpec]) -> LintUn
     true`: authoring lint is for cards written in tierdeck (docs/migrating.md, "Raising the bar")."""
     unit = LintUnit()
     if not deck.manifest.legacy_lint:
+        unit.unlinted = sum(ref.card.format == "anki" for ref in cards)
         cards = [ref for ref in cards if ref.card.format != "anki"]
         linted = {ref.card.id for ref in cards}
         notes = [note for note in notes if note.card_id in linted]

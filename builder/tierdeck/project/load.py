@@ -69,6 +69,7 @@ def load(
     complete = True  # every manifest of the project read: a lock none claims is an orphan
     owners: dict[str, Path] = {}
     read: list[tuple[Deck, list[NoteSpec], bool]] = []
+    unlinted: dict[str, int] = {}  # per deck id: imported cards lint left alone
     for manifest_path in dict.fromkeys([*named, *discover(root)]):
         asked = manifest_path in named
         deck, found = read_deck(manifest_path, root, notetypes)
@@ -102,6 +103,7 @@ def load(
                 kept, ignored = opted_out(across, {card: o for found in lints for card, o in found.opt_outs.items()})
                 problems += kept
                 report.ignored += [item for found in lints for item in found.ignored] + ignored
+                unlinted[deck.manifest.id] = sum(found.unlinted for found in lints)
         read.append((deck, notes, asked))
     if not any(p.level == "error" for p in problems):  # a card with errors makes no note: its tier may look empty
         if complete:
@@ -114,7 +116,7 @@ def load(
     )
     problems += found
     for deck, notes, asked in read:
-        result = DeckResult(deck, notes, identities[deck.manifest.id])
+        result = DeckResult(deck, notes, identities[deck.manifest.id], unlinted=unlinted.get(deck.manifest.id, 0))
         (report.decks if asked else report.others).append(result)
         if asked:
             used = list({n.notetype.key: n.notetype for n in notes}.values())

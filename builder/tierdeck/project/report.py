@@ -43,6 +43,7 @@ class DeckResult:
     tiers: tuple[str, ...] = ()  # set when a build was limited to some tiers
     stamps: Stamps | None = None  # after a build: times given and what changed since the lock
     outputs: list[Output] = field(default_factory=list)
+    unlinted: int = 0  # after a check: imported cards lint left alone (the manifest's legacy_lint lints them)
 
     @property
     def cards_per_tier(self) -> dict[str, int]:
@@ -83,6 +84,7 @@ class DeckResult:
             moved,
             self.identity.renamed_from,
             tuple(dict.fromkeys((n.card_id, origin) for n, origin in self.identity.moved_in)),
+            self.unlinted,
         )
 
 
@@ -100,6 +102,7 @@ class DeckSummary:
     moved: tuple[tuple[str, str, str], ...] = ()  # (card id, old tier, new tier)
     renamed_from: str | None = None  # the deck id whose lock file it took over
     moved_in: tuple[tuple[str, str], ...] = ()  # (card id, deck it came from), keeping its identity
+    unlinted: int = 0  # imported cards (format: anki) that lint left alone: `check` says so once per deck
 
     @property
     def card_count(self) -> int:
