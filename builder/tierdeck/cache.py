@@ -187,18 +187,45 @@ def _field_out(shape: _Shape, value: Any, refs: dict[int, str]) -> Any:
     raise Unstorable(f"a {type(value).__qualname__} where its class declares another type")
 
 
-def _field_in(shape: _Shape, value: Any) -> Any:
-    if shape in ("id", "gen") or value is None:
-        return value
+def _converter(shape: _Shape) -> Any:
+    """A function turning the stored form of a non-None value of `shape` back into its value."""
     kind = shape[0]
     if kind == "path":
-        return Path(value)
+        return Path
     if kind == "opt":
-        return _field_in(shape[1], value)
+        return _converter(shape[1])
     if kind == "seq":
-        inner = shape[1]
-        return shape[2](value) if inner in ("id", "gen") else shape[2](_field_in(inner, v) for v in value)
-    return tuple(_field_in(s, v) for s, v in zip(shape[1], value, strict=True))
+        inner, done = shape[1], shape[2]
+        if inner in ("id", "gen"):
+            return done
+        convert = _converter(inner)
+        return lambda value: done([None if v is None else convert(v) for v in value])
+    converts = [None if s in ("id", "gen") else _converter(s) for s in shape[1]]
+    return lambda value: tuple(v if c is None or v is None else c(v) for c, v in zip(converts, value, strict=True))
+
+
+_BUILDERS: dict[type, Any] = {}
+
+
+def _builder(cls: type) -> Any:
+    """Rebuilds an instance of `cls` from its stored field list, converting only the fields that need it."""
+    build = _BUILDERS.get(cls)
+    if build is None:
+        shapes = _shapes(cls)
+        converts = [(i, _converter(s)) for i, s in enumerate(shapes) if s not in ("id", "gen")]
+        count = len(shapes)
+
+        def build(values: list) -> Any:
+            if len(values) != count:
+                raise ValueError(f"{cls.__qualname__}: {len(values)} fields stored, {count} expected")
+            for i, convert in converts:
+                value = values[i]
+                if value is not None:
+                    values[i] = convert(value)
+            return cls(*values)
+
+        _BUILDERS[cls] = build
+    return build
 
 
 def _plain(value: Any, refs: dict[int, str]) -> Any:
@@ -245,8 +272,7 @@ def decode(data: bytes, refs: Mapping[str, Any] | None = None) -> Any:
 
     def tagged(obj: dict) -> Any:
         if len(obj) == 2 and "c" in obj:
-            cls = _STORABLE[obj["c"]]
-            return cls(*[_field_in(s, v) for s, v in zip(_shapes(cls), obj["f"], strict=True)])
+            return _builder(_STORABLE[obj["c"]])(obj["f"])
         ((tag, inner),) = obj.items()
         if tag == "t":
             return tuple(inner)
