@@ -109,6 +109,10 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted; nothing was written", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # the reader went away (`tierdeck docs | head`): stop quietly, as other tools do
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again
+            ctx.exit(141)
         except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a report
             refused = files.user_condition(exc)  # a full disk, a name too long, ...: the machine's, not a bug
             if refused is not None:

@@ -379,3 +379,20 @@ def test_build__counts_cards_and_says_why_anki_updates_more_notes(mini):
     result = mini.run("build")
     # one cell edited: every cell note holds the whole table, so Anki updates all four
     assert result.stdout.endswith("(1 changed since the lock file; 4 notes in Anki: each table cell is a note)\n")
+
+
+def test_cli__a_reader_that_goes_away_is_not_a_bug(tmp_path):
+    """`tierdeck docs | head -1`: when the reader closes the pipe, tierdeck stops quietly (exit 141, as
+    SIGPIPE would), with no "internal error" and no crash log."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TIERDECK_CRASH_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tierdeck", "docs"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    proc.stdout.close()  # before tierdeck has started: its first write finds no reader
+    stderr = proc.stderr.read().decode()
+    assert proc.wait() == 141, stderr
+    assert stderr == "" and list(tmp_path.iterdir()) == []
