@@ -200,8 +200,11 @@ def test_release__a_student_who_studied_1_1_0_imports_1_2_0_and_keeps_every_revi
     assert study_everything(col) == 144
     before = history(col)
     old_notes = notes_by_card_id(col)
+    notetypes_before = sorted(m["name"] for m in col.models.all())
 
     counts = import_package(col, new)
+    # the note types were updated in place: no second "tierdeck Table+" beside the student's copy
+    assert sorted(m["name"] for m in col.models.all()) == notetypes_before
     # 74 notes in 1.2.0: 17 new, 30 corrected in place, 27 unchanged; 0 conflicting (no note changed type)
     assert counts == ImportCounts(new=17, updated=30, duplicate=27, conflicting=0)
     after = history(col)

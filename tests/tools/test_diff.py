@@ -299,7 +299,8 @@ def test_diff__a_long_field_shows_the_words_that_changed_and_formulas_survive_ma
     ) in changed
 
 
-def test_diff__a_deck_replaced_by_another_is_no_rename_and_summaries_keep_their_words(mini):
+def _first_release(mini) -> None:
+    """One basic card, committed as v1 in a new git repository."""
     mini.write("cards/a.yaml", """
         tier: one
         source: Lecture 1
@@ -312,6 +313,10 @@ def test_diff__a_deck_replaced_by_another_is_no_rename_and_summaries_keep_their_
     _git(mini.root, "init", "-q")
     _git(mini.root, "add", "-A")
     _git(mini.root, "commit", "-qm", "v1")
+
+
+def test_diff__a_deck_replaced_by_another_is_no_rename_and_summaries_keep_their_words(mini):
+    _first_release(mini)
     (mini.root / "decks" / "mini.yaml").unlink()
     shutil.rmtree(mini.root / "cards")
     mini.write("decks/renal.yaml", """
@@ -339,18 +344,7 @@ def test_diff__a_deck_replaced_by_another_is_no_rename_and_summaries_keep_their_
 
 
 def test_diff__none_lists_every_card_for_the_first_release_notes(mini):
-    mini.write("cards/a.yaml", """
-        tier: one
-        source: Lecture 1
-        cards:
-          - type: basic
-            id: q1
-            front: What do osteoclasts do?
-            back: They resorb bone.
-    """)
-    _git(mini.root, "init", "-q")
-    _git(mini.root, "add", "-A")
-    _git(mini.root, "commit", "-qm", "v1")
+    _first_release(mini)
     _git(mini.root, "tag", "v1.0.0")
     result = mini.run("diff", "none", "v1.0.0")
     assert result.exit_code == 0, result.output
