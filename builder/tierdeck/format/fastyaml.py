@@ -20,9 +20,6 @@ except ImportError:  # pragma: no cover - yaml-rs has wheels for the usual platf
 # Characters PyYAML refuses, or reads as line breaks where yaml-rs does not (NEL, U+2028, U+2029).
 _FOREIGN = re.compile("[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _BEFORE_INDICATOR = frozenset(" \t\r\n[{,")
-# A '|' or '>' starting a node inside a flow collection (`{id: |x}`, `[a, >b]`): PyYAML refuses it (block
-# scalars cannot sit in flow context), yaml-rs reads it as plain text.
-_FLOW_BLOCK_INDICATOR = re.compile(r"[\[{](?:[^\n]*?(?:,|:[ \t]))?[ \t]*[|>]")
 
 
 def _starts_a_node(text: str, char: str, after: str | None = None) -> bool:
@@ -53,8 +50,36 @@ def _needs_pyyaml(text: str) -> bool:
         or "\n..." in text
         or "\n%" in text
         or _FOREIGN.search(text) is not None
-        or (("|" in text or ">" in text) and _FLOW_BLOCK_INDICATOR.search(text) is not None)
+        or _block_scalar_in_flow(text)
     )
+
+
+def _block_scalar_in_flow(text: str) -> bool:
+    """A '|' or '>' starting a node inside a flow collection (`{id: |x}`, `[a, >b]`): PyYAML refuses it (block
+    scalars cannot sit in flow context), yaml-rs reads it as plain text. Each '|' and '>' is checked backwards:
+    right after an opening bracket, or after ',' or ': ' with a bracket earlier on its line. `str.find` scans (a
+    regex over the whole file cost 3 us a card); each line's brackets are looked up once, so it stays linear."""
+    for indicator in "|>":
+        line_end = first_bracket = -1
+        i = text.find(indicator)
+        while i != -1:
+            j = i - 1
+            while j >= 0 and text[j] in " \t":
+                j -= 1
+            char = text[j] if j >= 0 else ""
+            if char in ("[", "{"):
+                return True
+            if char == "," or (char == ":" and j + 1 < i):
+                if i > line_end:  # the first candidate on this line: where its first bracket is
+                    start = text.rfind("\n", 0, i) + 1
+                    line_end = text.find("\n", i)
+                    line_end = len(text) if line_end == -1 else line_end
+                    found = [b for b in (text.find("[", start, line_end), text.find("{", start, line_end)) if b != -1]
+                    first_bracket = min(found, default=-1)
+                if -1 < first_bracket < j:
+                    return True
+            i = text.find(indicator, i + 1)
+    return False
 
 
 class NotFast(Exception):
