@@ -250,8 +250,9 @@ def _fill(notetype: NoteType, fields: dict[str, str], part: NoteParts, f: _Field
     """`fields` in the note type's order; a non-empty field the note type lacks is the author's to fix."""
     values = dict.fromkeys(notetype.fields, "")
     note_card = f.ref.card.type == "note"
+    targets = _targets(notetype.fields)
     for name, value in fields.items():
-        target = next((a for a in _FIELD_ALIASES.get(name, (name,)) if a in values), None)
+        target = targets.get(name)
         if target is not None:
             values[target] = value
         elif note_card and name in part.fields:
@@ -267,6 +268,18 @@ def _fill(notetype: NoteType, fields: dict[str, str], part: NoteParts, f: _Field
                 f"note type that has the field ({notetype.where})",
             )
     return tuple(values.values())
+
+
+@lru_cache(maxsize=256)
+def _targets(names: tuple[str, ...]) -> dict[str, str]:
+    """The field of a note type (with fields `names`) that each field tierdeck fills goes to: its own, or
+    its alias (Extra -> Back Extra in an imported cloze note type)."""
+    targets = {name: name for name in names}
+    for name, aliases in _FIELD_ALIASES.items():
+        found = next((alias for alias in aliases if alias in targets), None)
+        if found is not None:
+            targets[name] = found
+    return targets
 
 
 def _hint_html(hint: str) -> str:

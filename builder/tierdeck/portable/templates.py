@@ -234,12 +234,38 @@ _PACKAGED_CLOZE = re.compile(r"\{\{c(\d+)::.+?\}\}", re.DOTALL)
 def card_ordinals(notetype: NoteType, fields: Mapping[str, str]) -> list[int]:
     """The 1-based ordinals of the cards a note has once imported: cloze numbers, or templates with content."""
     if notetype.cloze:
-        front = parse(notetype.templates[0].front)
-        numbers = {int(n) for name in _cloze_fields(front) for n in _PACKAGED_CLOZE.findall(fields.get(name, ""))}
+        numbers = {int(n) for name in _cloze_field_names(notetype) for n in _PACKAGED_CLOZE.findall(fields.get(name, ""))}
         return sorted(n for n in numbers if n > 0) or [1]
-    return [
-        i for i, template in enumerate(notetype.templates, start=1) if _renders_a_field(parse(template.front), fields)
-    ]
+    filled = frozenset(k for k, v in fields.items() if v and not field_is_empty(v))
+    known = _remembered(notetype)
+    ordinals = known.get(filled)
+    if ordinals is None:  # a deck's notes fill a few combinations of fields: each is worked out once
+        shown = dict.fromkeys(filled, "x")
+        ordinals = known[filled] = [
+            i for i, template in enumerate(notetype.templates, start=1) if _renders_a_field(parse(template.front), shown)
+        ]
+    return list(ordinals)
+
+
+_REMEMBERED: dict[int, tuple[NoteType, dict]] = {}
+
+
+def _remembered(notetype: NoteType) -> dict:
+    """What is worked out once per note type object (held here, so its id cannot be reused meanwhile)."""
+    entry = _REMEMBERED.get(id(notetype))
+    if entry is None or entry[0] is not notetype:
+        if len(_REMEMBERED) > 256:  # a long preview --watch reads note types again after each edit of one
+            _REMEMBERED.clear()
+        entry = _REMEMBERED[id(notetype)] = (notetype, {})
+    return entry[1]
+
+
+def _cloze_field_names(notetype: NoteType) -> list[str]:
+    known = _remembered(notetype)
+    names = known.get("cloze fields")
+    if names is None:
+        names = known["cloze fields"] = _cloze_fields(parse(notetype.templates[0].front))
+    return names
 
 
 def _cloze_fields(nodes: Sequence[Node]) -> list[str]:
