@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import operator
 import os
 import sys
 import time
@@ -125,7 +126,8 @@ _SHAPES: dict[type, list[_Shape]] = {}
 
 def _shape_of(tp: Any) -> _Shape:
     """How a value of type `tp` is stored: "id", "gen", ("path",), ("seq", item shape, tuple or list),
-    ("fixed", item shapes, tuple), or ("opt", shape) for `X | None`."""
+    ("fixed", item shapes, tuple), ("set", set or frozenset) of text or numbers, or ("opt", shape) for
+    `X | None`."""
     if tp in (str, int, float, bool, type(None)):
         return "id"
     if tp is Path:
@@ -142,6 +144,8 @@ def _shape_of(tp: Any) -> _Shape:
         return "gen"
     if origin is list and len(args) == 1:
         return ("seq", _shape_of(args[0]), list)
+    if origin in (frozenset, set) and len(args) == 1 and _shape_of(args[0]) == "id":
+        return ("set", origin)
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         return ("seq", _shape_of(args[0]), tuple)
     if origin is tuple and args and Ellipsis not in args:
@@ -167,41 +171,104 @@ def _shapes(cls: type) -> list[_Shape]:
     return shapes
 
 
-def _field_out(shape: _Shape, value: Any, refs: dict[int, str]) -> Any:
-    if shape == "gen" or value is None:
-        return _plain(value, refs)
+def _out(shape: _Shape) -> Any:
+    """A function turning a non-None value of `shape` into its stored form, or None when the value is stored
+    as it is: text, numbers and tuples or lists of them go to `json.dumps` untouched, which refuses (Unstorable,
+    see `encode`) anything its class does not declare."""
     if shape == "id":
-        return value if isinstance(value, (str, int, float, bool)) else _plain(value, refs)
+        return None
+    if shape == "gen":
+        return _plain
     kind = shape[0]
     if kind == "path":
-        return str(value) if isinstance(value, Path) else _plain(value, refs)
+
+        def path(value: Any, refs: dict[int, str]) -> str:
+            if not isinstance(value, Path):
+                raise Unstorable(f"a {type(value).__qualname__} where its class declares a path")
+            return str(value)
+
+        return path
     if kind == "opt":
-        return _field_out(shape[1], value, refs)
-    if kind == "seq" and isinstance(value, shape[2]):
-        inner = shape[1]
-        if inner == "id" and all(isinstance(v, (str, int, float, bool)) for v in value):
-            return list(value)
-        return [_field_out(inner, v, refs) for v in value]
-    if kind == "fixed" and isinstance(value, tuple) and len(value) == len(shape[1]):
-        return [_field_out(s, v, refs) for s, v in zip(shape[1], value)]
-    raise Unstorable(f"a {type(value).__qualname__} where its class declares another type")
+        return _out(shape[1])
+    if kind == "set":
+        return lambda value, refs: sorted(value)  # sorted: the same set is always stored as the same bytes
+    if kind == "seq":
+        inner = _out(shape[1])
+        if inner is None:
+            return None
+        return lambda value, refs: [None if v is None else inner(v, refs) for v in value]
+    outs = [_out(s) for s in shape[1]]
+    count = len(outs)
+
+    def fixed(value: Any, refs: dict[int, str]) -> list:
+        if len(value) != count:
+            raise Unstorable(f"{len(value)} items where its class declares {count}")
+        return [v if out is None or v is None else out(v, refs) for out, v in zip(outs, value)]
+
+    return fixed
+
+
+_ENCODERS: dict[type, Any] = {}
+
+
+def _encoder(cls: type) -> Any:
+    """Turns an instance of `cls` into its tagged field list, converting only the fields that need it."""
+    encode_one = _ENCODERS.get(cls)
+    if encode_one is None:
+        shapes = _shapes(cls)
+        outs = [(i, out) for i, out in enumerate(_out(s) for s in shapes) if out is not None]
+        name = cls.__qualname__
+        if dataclasses.is_dataclass(cls):
+            names = [f.name for f in dataclasses.fields(cls)]
+            get = operator.attrgetter(*names) if len(names) > 1 else lambda value: (getattr(value, names[0]),)
+        else:
+            get = tuple
+
+        def encode_one(value: Any, refs: dict[int, str]) -> dict:
+            values = list(get(value))
+            for i, out in outs:
+                item = values[i]
+                if item is not None:
+                    values[i] = out(item, refs)
+            return {"c": name, "f": values}
+
+        _ENCODERS[cls] = encode_one
+    return encode_one
+
+
+# Paths read back are shared: a unit names its card file once per card and once per note, and building a Path
+# costs more than looking one up.
+_path = lru_cache(maxsize=4096)(Path)
 
 
 def _converter(shape: _Shape) -> Any:
     """A function turning the stored form of a non-None value of `shape` back into its value."""
     kind = shape[0]
     if kind == "path":
-        return Path
+        return _path
     if kind == "opt":
         return _converter(shape[1])
+    if kind == "set":
+        return shape[1]
     if kind == "seq":
         inner, done = shape[1], shape[2]
         if inner in ("id", "gen"):
             return done
         convert = _converter(inner)
         return lambda value: done([None if v is None else convert(v) for v in value])
-    converts = [None if s in ("id", "gen") else _converter(s) for s in shape[1]]
-    return lambda value: tuple(v if c is None or v is None else c(v) for c, v in zip(converts, value, strict=True))
+    converts = [(i, _converter(s)) for i, s in enumerate(shape[1]) if s not in ("id", "gen")]
+    count = len(shape[1])
+
+    def fixed(value: list) -> tuple:  # a list json.loads just made: converted in place
+        if len(value) != count:
+            raise ValueError(f"{len(value)} items stored, {count} expected")
+        for i, convert in converts:
+            item = value[i]
+            if item is not None:
+                value[i] = convert(item)
+        return tuple(value)
+
+    return fixed
 
 
 _BUILDERS: dict[type, Any] = {}
@@ -238,11 +305,7 @@ def _plain(value: Any, refs: dict[int, str]) -> Any:
     if id(value) in refs:  # a shared object the reader supplies again (a deck's note types)
         return {"r": refs[id(value)]}
     if kind.__qualname__ in _STORABLE and _STORABLE[kind.__qualname__] is kind:
-        if dataclasses.is_dataclass(value):
-            values = [getattr(value, f.name) for f in dataclasses.fields(value)]
-        else:
-            values = list(value)
-        return {"c": kind.__qualname__, "f": [_field_out(s, v, refs) for s, v in zip(_shapes(kind), values)]}
+        return _encoder(kind)(value, refs)
     if kind is tuple:
         return {"t": [_plain(v, refs) for v in value]}
     if kind is dict:
@@ -263,7 +326,10 @@ def encode(value: Any, refs: Mapping[str, Any] | None = None) -> bytes:
     the `@storable` classes.
     """
     by_id = {id(obj): name for name, obj in (refs or {}).items()}
-    return json.dumps(_plain(value, by_id), ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        return json.dumps(_plain(value, by_id), ensure_ascii=False, separators=(",", ":")).encode()
+    except (TypeError, ValueError) as exc:  # a field holding what its class does not declare
+        raise Unstorable(str(exc)) from exc
 
 
 def decode(data: bytes, refs: Mapping[str, Any] | None = None) -> Any:

@@ -97,7 +97,7 @@ def card_warnings(ref: CardRef, notetypes: Mapping[str, NoteType]) -> list[Diagn
 
 
 # (what, digest of its normalised text, card id, file, the card's path, where in the card)
-Prompt = tuple[str, bytes, str, Path, YamlPath, YamlPath]
+Prompt = tuple[str, str, str, Path, YamlPath, YamlPath]
 
 
 def prompts(ref: CardRef) -> list[Prompt]:
@@ -105,7 +105,7 @@ def prompts(ref: CardRef) -> list[Prompt]:
     return [
         (
             kind,
-            hashlib.blake2b(_normalised(text).encode(), digest_size=16).digest(),
+            hashlib.blake2b(_normalised(text).encode(), digest_size=16).hexdigest(),
             ref.card.id,
             ref.file,
             ref.path,
@@ -119,7 +119,7 @@ def duplicate_warnings(deck: Deck, found_prompts: Iterable[Prompt]) -> list[Diag
     """A warning for each card asking what an earlier card of the deck already asks."""
     locator = yamlio.Locator()
     found: list[Diagnostic] = []
-    first: dict[tuple[str, bytes], Prompt] = {}
+    first: dict[tuple[str, str], Prompt] = {}
     for prompt in found_prompts:
         kind, digest, _, file, card_path, where = prompt
         other = first.setdefault((kind, digest), prompt)
