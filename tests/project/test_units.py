@@ -74,6 +74,23 @@ def test_units__a_bug_in_a_worker_process_is_reported_as_a_bug(sample, monkeypat
     assert "internal error: RuntimeError: boom" in result.stderr
 
 
+def test_units__a_check_after_a_build_lints_the_built_files_in_workers_and_compiles_none(sample, monkeypatch, pools):
+    _spread(sample)  # the copies repeat the sample's prompts: warnings across files, from every file's lint
+    sample.edit("cards/sample/copy2.yaml", "front: What do osteoclasts do?", "front: " + "very " * 45 + "long?")
+    cold = sample.run("check", env={"TIERDECK_JOBS": "1", "TIERDECK_NO_CACHE": "1"})
+    assert "the front has 46 words" in cold.stderr
+    assert sample.run("build", env={"TIERDECK_JOBS": "2"}).exit_code == 0  # builds do not lint
+    pools.clear()
+
+    def compiled(deck, file, lint=False):
+        raise RuntimeError(f"{file.name} was compiled again")
+
+    monkeypatch.setattr(units, "compile_file", compiled)  # inherited by the forked workers too
+    after = sample.run("check", env={"TIERDECK_JOBS": "2"})
+    assert pools, "the lint of the built files did not use worker processes"
+    assert (after.exit_code, after.stdout, after.stderr) == (cold.exit_code, cold.stdout, cold.stderr)
+
+
 @pytest.mark.parametrize("value", ["0", "two", "-1"])
 def test_units__a_bad_job_count_is_a_usage_error(sample, value):
     result = sample.run("check", env={"TIERDECK_JOBS": value, "TIERDECK_NO_CACHE": "1"})

@@ -3,7 +3,8 @@
 Lint is its own pass over compiled units. `check` and the preview run it; `build`, `diff` and `import` do not
 pay for it. A file's `LintUnit` is cached under its unit's key (`tierdeck.project.units`), so after an edit
 only the edited file is linted again, and a check after a build lints what the build compiled without
-compiling it again (it reads the cards once more, for their text as written).
+compiling it again (it reads the cards once more, for their text as written; in worker processes when there
+are many files).
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ Units are what makes large decks fast:
   tierdeck's fingerprint, see `tierdeck.cache`), so after an edit only the edited file is parsed,
   validated and rendered again. Units that pack images are used from the cache only while every image
   still has the bytes it had; units with errors are never stored.
-- **parallel**: when many files must be compiled (a first build, a changed manifest, a new tierdeck),
-  they are compiled in worker processes, one file per task, on every core.
+- **parallel**: when many files must be compiled (a first build, a changed manifest, a new tierdeck) or
+  linted (a check right after a build, which does not lint), they are, in worker processes, one file per
+  task, on every core.
 """
 
 from __future__ import annotations
@@ -89,10 +90,12 @@ def media_roots(deck: Deck) -> list[Path]:
 def compile_deck(deck: Deck, cache: Cache | None = None, lint: bool = False) -> list[FileUnit]:
     """The unit of each of the deck's card files, in file order: from the cache where it holds them.
 
-    With `lint`, each unit carries its LintUnit, from the cache too where it holds it.
+    With `lint`, each unit carries its LintUnit, from the cache too where it holds it. Files to compile and
+    files whose unit is cached but not their lint (a check right after a build) share the worker processes.
     """
     keys = {file: _key(deck, file, cache) for file in deck.files}
     units: dict[Path, FileUnit] = {}
+    unlinted = []
     for file, key in keys.items():
         unit = cache.get("units", key, deck.notetypes) if cache is not None and key else None
         if unit is not None and all(same_bytes(m) for m in unit.media):
@@ -100,12 +103,18 @@ def compile_deck(deck: Deck, cache: Cache | None = None, lint: bool = False) -> 
             if lint:
                 unit.lint = cache.get("lint", key) if cache is not None and key else None
                 if unit.lint is None:
-                    unit.lint = _lint_compiled(deck, file, unit)
-                    if cache is not None and key:
-                        cache.put("lint", key, unit.lint)
+                    unlinted.append(file)
     missing = [file for file in deck.files if file not in units]
-    task = _Task(deck, cache, lint)
-    units.update(zip(missing, _compile_all(task, [(f, keys[f]) for f in missing]), strict=True))
+    # the units read so far reach the workers by forking: a lint job finds its file's notes there
+    task = _Task(deck, cache, lint, units)
+    jobs = [_Job(file, keys[file], False) for file in missing] + [_Job(file, keys[file], True) for file in unlinted]
+    for job, done in zip(jobs, _run_all(task, jobs), strict=True):
+        if job.lint_only:
+            assert isinstance(done, LintUnit)
+            units[job.file].lint = done
+        else:
+            assert isinstance(done, FileUnit)
+            units[job.file] = done
     if missing and cache is not None:
         cache.prune()  # what this run replaced is garbage once nobody has used it for a while
     return [units[file] for file in deck.files]
@@ -122,50 +131,81 @@ def _key(deck: Deck, file: Path, cache: Cache | None) -> str | None:
     return cache_key("unit", deck.notetypes.digest, *parts)
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One card file to compile (with lint, if asked), or only to lint (its unit came from the cache)."""
+
+    file: Path
+    key: str | None
+    lint_only: bool
+
+
 class _Task:
-    """Compiles one file of a deck and stores its unit (and lint) in the cache (unless it has errors)."""
+    """Compiles (or only lints) one file of a deck and stores what it made in the cache (unless it has errors)."""
 
-    def __init__(self, deck: Deck, cache: Cache | None, lint: bool):
-        self.deck, self.cache, self.lint = deck, cache, lint
+    def __init__(self, deck: Deck, cache: Cache | None, lint: bool, units: dict[Path, FileUnit]):
+        self.deck, self.cache, self.lint, self.units = deck, cache, lint, units
 
-    def __call__(self, file: Path, key: str | None) -> FileUnit:
-        unit = compile_file(self.deck, file, self.lint)
-        self._store(unit, key)
+    def __call__(self, job: _Job) -> FileUnit | LintUnit:
+        if job.lint_only:
+            return self._lint(job)
+        unit = compile_file(self.deck, job.file, self.lint)
+        self._store(unit, job.key)
         return unit
 
-    def _store(self, unit: FileUnit, key: str | None, encoded: bytes | None = None) -> None:
+    def _lint(self, job: _Job) -> LintUnit:
+        found = _lint_compiled(self.deck, job.file, self.units[job.file])
+        if self.cache is not None and job.key:
+            self.cache.put("lint", job.key, found)
+        return found
+
+    def _lint_encoded(self, job: _Job) -> bytes:
+        data = encode(_lint_compiled(self.deck, job.file, self.units[job.file]))
+        if self.cache is not None and job.key:
+            self.cache.put_bytes("lint", job.key, data)
+        return data
+
+    def _store(self, unit: FileUnit, key: str | None, encoded: bytes | None = None, lint: bytes | None = None) -> None:
+        """Cache the unit and its lint (given encoded, in a worker: they go back to the main process too)."""
         if self.cache is None or not key or unit.problems:
             return
         if encoded is None:
             self.cache.put("units", key, replace(unit, lint=None), self.deck.notetypes)
         else:
             self.cache.put_bytes("units", key, encoded)
-        if unit.lint is not None:
+        if lint is not None:
+            self.cache.put_bytes("lint", key, lint)
+        elif unit.lint is not None:
             self.cache.put("lint", key, unit.lint)
 
-    def encoded(self, job: tuple[Path, str | None]) -> bytes:
-        """In a worker process: the unit and its lint, encoded once for both the cache and the way back."""
-        file, key = job
-        unit = compile_file(self.deck, file, self.lint)
+    def encoded(self, job: _Job) -> bytes:
+        """In a worker process: the job's result, encoded once for both the cache and the way back (a unit
+        and its lint as two lines; JSON never holds a raw line break, so they split cleanly)."""
+        if job.lint_only:
+            return self._lint_encoded(job)
+        unit = compile_file(self.deck, job.file, self.lint)
         lint, unit.lint = unit.lint, None
         data = encode(unit, self.deck.notetypes)
-        unit.lint = lint
-        self._store(unit, key, data)
-        return data + b"\n" + encode(lint)  # JSON never holds a raw line break: the two split cleanly
+        lint_data = encode(lint)  # `null` without lint: never stored
+        self._store(unit, job.key, data, lint_data if lint is not None else None)
+        return data + b"\n" + lint_data
 
 
-def _compile_all(task: _Task, jobs: list[tuple[Path, str | None]]) -> list[FileUnit]:
-    """Each job's unit: in worker processes when there is enough work to share."""
-    count = _workers([file for file, _ in jobs])
+def _run_all(task: _Task, jobs: list[_Job]) -> list[FileUnit | LintUnit]:
+    """Each job's unit (or lint): in worker processes when there is enough work to share."""
+    count = _workers([job.file for job in jobs])
     if count < 2:
-        return [task(file, key) for file, key in jobs]
-    units = []
-    for data in workers.map_encoded(task.encoded, jobs, count):
+        return [task(job) for job in jobs]
+    done: list[FileUnit | LintUnit] = []
+    for job, data in zip(jobs, workers.map_encoded(task.encoded, jobs, count), strict=True):
+        if job.lint_only:
+            done.append(decode(data))
+            continue
         unit_data, lint_data = data.split(b"\n")
         unit = decode(unit_data, task.deck.notetypes)
         unit.lint = decode(lint_data)
-        units.append(unit)
-    return units
+        done.append(unit)
+    return done
 
 
 def _workers(files: list[Path]) -> int:
