@@ -428,15 +428,14 @@ def preview(
       tierdeck preview decks/renal.yaml -o /tmp/review
       tierdeck preview --watch --open
     """
-    from tierdeck.preview.site import preview_folder, write_site
+    from tierdeck.preview.site import preview
 
     root, named = _root(ctx, manifests)
     if watch:
         _watch_preview(root, named, out_dir, port, open_browser)
         return
-    report = project.load(root, named)
+    site, report = preview(root, named, out_dir)
     _print_diagnostics(report.warnings, report.root)
-    site = write_site(report, preview_folder(report.root, out_dir))
     _say(f"preview of {_plural(site.cards, 'card')} -> {relative(site.index, Path.cwd())}")
     if open_browser:
         _open_in_browser(site.index.as_uri())

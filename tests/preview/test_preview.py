@@ -242,6 +242,25 @@ def test_site__only_the_edited_files_scripts_are_written_again_and_stale_ones_re
     assert "mineralised" in "".join(p.read_text() for p in out.glob("cards/*.js"))
 
 
+def test_site__an_unchanged_preview_answers_from_its_record_until_an_input_or_the_folder_changes(sample, monkeypatch):
+    sample.edit("cards/sample/basics.yaml", "front: What do osteoclasts do?", "front: " + "very " * 45 + "long?")
+    first = sample.run("preview")
+    assert first.exit_code == 0 and "the front has 46 words" in first.stderr
+    index = sample.root / "preview" / "index.js"
+    loads = []
+    real = core.load
+    monkeypatch.setattr(core, "load", lambda *a, **k: loads.append(1) or real(*a, **k))
+    again = sample.run("preview")
+    assert loads == []  # no card read: the record answered, with the same warnings and summary
+    assert (again.exit_code, again.stdout, again.stderr) == (first.exit_code, first.stdout, first.stderr)
+    index.write_text("damaged", encoding="utf-8")  # the folder changed: written again
+    assert sample.run("preview").exit_code == 0 and loads == [1]
+    assert index.read_text(encoding="utf-8").startswith("tierdeck.index(")
+    sample.edit("cards/sample/basics.yaml", "They resorb bone", "They resorb mineralised bone")  # an input changed
+    assert sample.run("preview").exit_code == 0 and loads == [1, 1]
+    assert "mineralised" in "".join(p.read_text() for p in (sample.root / "preview").glob("cards/*.js"))
+
+
 def test_site__index_holds_every_card_in_tier_and_type_order(sample):
     import json
 

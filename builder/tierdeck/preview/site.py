@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tierdeck import files
+from tierdeck.cache import storable
 from tierdeck.notes.expand import EVIDENCE_LABELS
 from tierdeck.notes.kinds import KINDS
 from tierdeck.preview.cards import Chunk, chunks, script_data, stylesheet_id
+from tierdeck.project.record import Record
 
 if TYPE_CHECKING:
     from tierdeck.project.report import Report
@@ -34,6 +36,7 @@ ASSETS = ("app.js", "app.css")
 DATA_FOLDERS = ("cards", "text")
 
 
+@storable
 @dataclass(frozen=True)
 class Site:
     """A written preview: its page, the version of its index (changes with any card) and its card count."""
@@ -47,6 +50,26 @@ def preview_folder(root: Path, out_dir: Path | None = None) -> Path:
     """Where the preview goes, resolved: `out_dir` as given, or the project's `preview/`, which must not be a
     link out of the project (a cloned repository could make the preview overwrite and delete files elsewhere)."""
     return out_dir.resolve() if out_dir is not None else files.inside(root, root / "preview")
+
+
+def preview(root: Path, manifests: list[Path] | None = None, out_dir: Path | None = None) -> tuple[Site, Report]:
+    """Load the project and write (or update) its preview: `(site, report)`.
+
+    When no input changed since the last preview into the same folder and nothing in that folder did either,
+    the answer comes from that run's record (its warnings included), without reading a card.
+    """
+    from tierdeck.project.load import load
+    from tierdeck.project.report import Report
+
+    out = preview_folder(root, out_dir)
+    record = Record(root, "preview", tuple(str(p.resolve()) for p in manifests or ()), output=out)
+    if (hit := record.get()) is not None:
+        site, warnings = hit
+        return site, Report(root, warnings=warnings, cached=())
+    report = load(root, manifests)
+    site = write_site(report, out)
+    record.put(report, (site, report.warnings))
+    return site, report
 
 
 def write_site(report: Report, out_dir: Path, memo: dict[str, list[Chunk]] | None = None) -> Site:

@@ -30,6 +30,22 @@ def _digest(path: Path) -> str:
         return _MISSING
 
 
+def _stamps(folder: Path | None) -> dict[str, str]:
+    """Every file below `folder` (a command's output) with its size and modification time: cheap to compare,
+    and changed by anything that rewrites, removes or adds a file there."""
+    if folder is None:
+        return {}
+    stamps = {}
+    for path in sorted(folder.rglob("*")):
+        try:
+            if path.is_file():
+                stat = path.stat()
+                stamps[str(path)] = f"{stat.st_size}:{stat.st_mtime_ns}"
+        except OSError:
+            pass
+    return stamps
+
+
 def _listings(root: Path, card_folders: list[Path], media_folders: Sequence[Path] = ()) -> dict[str, list[str]]:
     """The folder listings a run depends on, as they are now."""
     listings = {
@@ -68,19 +84,24 @@ def inputs_of(report: Report) -> tuple[dict[str, str], dict[str, list[str]]]:
 class Record:
     """One command's remembered result for one project, valid while its recorded inputs are unchanged."""
 
-    def __init__(self, root: Path, command: str, *options: object):
+    def __init__(self, root: Path, command: str, *options: object, output: Path | None = None):
+        """`output`: a folder the command writes whole (the preview); the record holds while nothing in it
+        changed since."""
         self.root = root
+        self.output = output
         self.cache = Cache(root)
-        self.name = cache_key("record", str(root), command, repr(options))
+        self.name = cache_key("record", str(root), command, repr(options), str(output))
 
     def get(self) -> Any | None:
         """The remembered result, or None when there is none or any input changed."""
         if not self.cache.enabled:
             return None
         stored = self.cache.get("records", self.name)
-        if not (isinstance(stored, tuple) and len(stored) == 3 and isinstance(stored[0], dict)):
+        if not (isinstance(stored, tuple) and len(stored) == 4 and isinstance(stored[0], dict)):
             return None  # none, or of another shape: recomputed, never trusted
-        files, listings, value = stored
+        files, listings, value, output = stored
+        if _stamps(self.output) != output:
+            return None
         for path, digest in files.items():
             if _digest(Path(path)) != digest:
                 return None
@@ -94,4 +115,4 @@ class Record:
         """Remember `value` for the inputs `report` read (after a build: as they are once it wrote its lock)."""
         if self.cache.enabled:
             files, listings = inputs_of(report)
-            self.cache.put("records", self.name, (files, listings, value))
+            self.cache.put("records", self.name, (files, listings, value, _stamps(self.output)))
