@@ -38,13 +38,14 @@ import os
 import platform
 import random
 import re
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -70,6 +71,7 @@ STEPS = [
 TIERDECK_STEPS = STEPS[2:]
 PREVIEW_ONLY_STEPS = ["floor", "floor_genanki", "cold_build", "preview_cold", "preview_warm", "preview_edit"]
 WATCH_EDITS = 3  # saved edits timed per size; the median is reported
+NOISE = 0.10  # how much slower than the baseline a step may measure before it counts as slower (shared machine)
 
 # --- synthetic cards ---------------------------------------------------------------------------------------
 
@@ -499,7 +501,31 @@ def _edit_words():
         yield EDIT_WORDS[i % len(EDIT_WORDS)] + (str(i) if i >= len(EDIT_WORDS) else "")
 
 
-def bench_size(size: int, seed: int, repeat: int, root: Path, runner: Runner, preview_only: bool = False) -> dict:
+@dataclass
+class Side:
+    """One tierdeck being measured: this checkout's, or the baseline run side by side with it."""
+
+    name: str  # "tierdeck" or "baseline"
+    tierdeck: list[str]
+    project: Project
+    cache_home: Path
+    env: dict
+    steps: dict = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.project.root
+
+
+def bench_size(
+    size: int,
+    seed: int,
+    repeat: int,
+    root: Path,
+    runner: Runner,
+    preview_only: bool = False,
+    baseline: list[str] | None = None,
+) -> dict:
     print(f"\n== {size} cards: generating {root}", flush=True)
     t = time.perf_counter()
     project = generate(root, size, seed)
@@ -510,33 +536,58 @@ def bench_size(size: int, seed: int, repeat: int, root: Path, runner: Runner, pr
     )
     work = runner.work / f"size-{size}"
     work.mkdir()
-    cache_home = work / "xdg-cache"
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    env = dict(os.environ)
     for name in ("SOURCE_DATE_EPOCH", "TIERDECK_NO_CACHE", "TIERDECK_JOBS"):  # measure tierdeck as it runs by default
         env.pop(name, None)
+    sides = [Side("tierdeck", tierdeck_command(), project, work / "xdg-cache", {**env, "XDG_CACHE_HOME": str(work / "xdg-cache")})]
+    if baseline:  # its own copy of the project and its own caches; each step runs on both, one after the other
+        copy = work / "baseline-project"
+        shutil.copytree(root, copy)
+        assert project.edit_file is not None
+        twin = replace(project, root=copy, edit_file=copy / project.edit_file.relative_to(root))
+        home = work / "xdg-cache-baseline"
+        sides.append(Side("baseline", baseline, twin, home, {**env, "XDG_CACHE_HOME": str(home)}))
+    current = sides[0]
+    cache_home = current.cache_home
     dump = work / "floor-cards.json"
     subprocess.run(
         [sys.executable, str(HERE / "floor.py"), str(root), "--dump", str(dump)],
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    tierdeck = tierdeck_command()
+    tierdeck = current.tierdeck
     apkg = root / "dist" / f"{DECK_ID}.apkg"
     edits = _edit_words()
-    steps: dict[str, dict] = {}
+    steps = current.steps
     facts: dict = {}
 
-    def run(step: str, argv: list[str], before=None) -> None:
+    def measure(side: Side, step: str, argv: list[str], before=None) -> None:
         runs = []
         for i in range(repeat):
             if before:
-                before()
-            runs.append(runner.measure(f"{size}-{step}-{i}", argv, root, env))
-        steps[step] = _best(runs)
-        s = steps[step]
-        print(f"   {step:<14} {s['seconds']:8.2f} s  {s['peak_rss_mb']:7.0f} MB  rc {s['rc']}", flush=True)
+                before(side)
+            runs.append(runner.measure(f"{size}-{side.name}-{step}-{i}", argv, side.root, side.env))
+        side.steps[step] = _best(runs)
+        s = side.steps[step]
+        label = step if side is current else f"{step} ({side.name})"
+        print(f"   {label:<25} {s['seconds']:8.2f} s  {s['peak_rss_mb']:7.0f} MB  rc {s['rc']}", flush=True)
         if s["rc"] != 0:
             print("     " + "\n     ".join(s["stderr_tail"]), flush=True)
+
+    def run(step: str, argv: list[str], before=None) -> None:
+        """A floor step, with its command line as given."""
+        measure(current, step, argv, before)
+
+    def run_tierdeck(step: str, args: list[str], before=None) -> None:
+        """`tierdeck ARGS` with every tierdeck measured: the baseline first, then this one, at the same moment."""
+        for side in reversed(sides):
+            measure(side, step, [*side.tierdeck, *args], before)
+
+    def clean(side: Side) -> None:
+        _clean(side.root, side.cache_home)
+
+    def edit(side: Side) -> None:
+        edit_one_card(side.project, next(edits))
 
     floor_py = [sys.executable, str(HERE / "floor.py")]
     run("floor", [*floor_py, str(root), "--out", str(work / "floor.apkg")])
@@ -548,8 +599,8 @@ def bench_size(size: int, seed: int, repeat: int, root: Path, runner: Runner, pr
         except (ValueError, KeyError):
             steps[step]["phases"], facts[f"{step}_notes"] = {}, None
     if not preview_only:
-        run("cold_check", [*tierdeck, "check"], before=lambda: _clean(root, cache_home))
-    run("cold_build", [*tierdeck, "build"], before=lambda: _clean(root, cache_home))
+        run_tierdeck("cold_check", ["check"], before=clean)
+    run_tierdeck("cold_build", ["build"], before=clean)
     try:
         manifest = json.loads((root / "dist" / "manifest.json").read_text(encoding="utf-8"))
         entry = next(d for d in manifest["decks"] if d["id"] == DECK_ID)
@@ -558,26 +609,27 @@ def bench_size(size: int, seed: int, repeat: int, root: Path, runner: Runner, pr
         facts["tierdeck_cards"] = facts["tierdeck_notes"] = None
     if not preview_only:
         cold_sha, cold_mtime = _sha256(apkg), apkg.stat().st_mtime_ns if apkg.exists() else None
-        run("warm_check", [*tierdeck, "check"])
-        run("warm_build", [*tierdeck, "build"])
+        run_tierdeck("warm_check", ["check"])
+        run_tierdeck("warm_build", ["build"])
         facts["warm_build_same_apkg"] = _sha256(apkg) == cold_sha
         facts["warm_build_rewrote_apkg"] = (apkg.stat().st_mtime_ns if apkg.exists() else None) != cold_mtime
-        run("edit_check", [*tierdeck, "check"], before=lambda: edit_one_card(project, next(edits)))
+        run_tierdeck("edit_check", ["check"], before=edit)
         before_edit_build = _sha256(apkg)
-        run("edit_build", [*tierdeck, "build"], before=lambda: edit_one_card(project, next(edits)))
+        run_tierdeck("edit_build", ["build"], before=edit)
         facts["edit_build_changed_apkg"] = _sha256(apkg) != before_edit_build
-    run("preview_cold", [*tierdeck, "preview"], before=lambda: _clean(root, cache_home))
-    run("preview_warm", [*tierdeck, "preview"])
-    run("preview_edit", [*tierdeck, "preview"], before=lambda: edit_one_card(project, next(edits)))
+    run_tierdeck("preview_cold", ["preview"], before=clean)
+    run_tierdeck("preview_warm", ["preview"])
+    run_tierdeck("preview_edit", ["preview"], before=edit)
     shown = re.search(r"preview of ([\d,]+) cards", steps["preview_edit"]["stdout"])
     facts["preview_cards"] = int(shown.group(1).replace(",", "")) if shown else None
     page = preview_page(root / "preview" / "index.html", project.edit_card)
-    watch = watch_latency(root, [*tierdeck, "preview", "--watch", "--port", "0"], env, edits) if page else None
+    watch = watch_latency(root, [*tierdeck, "preview", "--watch", "--port", "0"], current.env, edits) if page else None
     # leave the project as generated: the edited file restored, no caches, no dist/, no lock file
     project.edit_file.write_text(project.edit_original, encoding="utf-8")
     _clean(root, cache_home)
-    for s in steps.values():
-        s["stdout_tail"] = s.pop("stdout").strip().splitlines()[-3:]
+    for side in sides:
+        for s in side.steps.values():
+            s["stdout_tail"] = s.pop("stdout").strip().splitlines()[-3:]
     return {
         "size": size,
         "cards": project.cards,
@@ -591,6 +643,7 @@ def bench_size(size: int, seed: int, repeat: int, root: Path, runner: Runner, pr
         "steps": steps,
         "page": page,
         "watch": watch,
+        "baseline": {"command": baseline, "steps": sides[1].steps} if baseline else None,
     }
 
 
@@ -782,6 +835,22 @@ def print_table(results: list[dict]) -> None:
         print("-" * len(header))
 
 
+def print_baseline(results: list[dict]) -> None:
+    """With --baseline: each tierdeck step's seconds for the baseline and for this tierdeck, side by side."""
+    if not any(r.get("baseline") for r in results):
+        return
+    print()
+    header = f"{'cards':>7}  {'step':<14} {'baseline s':>10} {'tierdeck s':>10} {'ratio':>6}"
+    print(header + "   (ratio: tierdeck / baseline, each step run on both one after the other)")
+    print("-" * len(header))
+    for result in results:
+        before = result["baseline"]["steps"]
+        for step in (step for step in TIERDECK_STEPS if step in result["steps"] and step in before):
+            old, new = before[step]["seconds"], result["steps"][step]["seconds"]
+            print(f"{result['cards']:>7}  {step:<14} {old:>10.2f} {new:>10.2f} {new / old:>6.2f}")
+        print("-" * len(header))
+
+
 def targets(results: list[dict]) -> list[dict]:
     """Issue 7's targets, at the largest size (they are stated for 50,000 cards)."""
     if not results:
@@ -822,6 +891,20 @@ def targets(results: list[dict]) -> list[dict]:
         s["edit_build"] <= 0.5 * s["floor_genanki"],
         f"{s['edit_build']:.2f} s / {s['floor_genanki']:.2f} s = {s['edit_build'] / s['floor_genanki']:.2f}x",
     )
+    add(
+        "cold build <= 1.0x the full floor (issue 19)",
+        s["cold_build"] <= s["floor"],
+        f"{s['cold_build']:.2f} s / {s['floor']:.2f} s = {s['cold_build'] / s['floor']:.2f}x",
+    )
+    before = (top.get("baseline") or {}).get("steps")
+    if before:
+        ratios_ = {st: s[st] / before[st]["seconds"] for st in TIERDECK_STEPS if st in s and st in before}
+        slower = {st: r for st, r in ratios_.items() if r > 1 + NOISE}
+        add(
+            f"no step slower than the baseline, beyond {NOISE:.0%} noise (issue 19)",
+            not slower,
+            ", ".join(f"{st} {r:.2f}x" for st, r in sorted(ratios_.items(), key=lambda item: -item[1])),
+        )
     peaks = [(r["steps"][st]["peak_rss_mb"], r["cards"], st) for r in results for st in TIERDECK_STEPS]
     peak = max(peaks)
     found.append(
@@ -1002,6 +1085,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--preview-only", action="store_true", help="run only the floors, the cold build and the preview steps"
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="COMMAND",
+        help="another tierdeck (e.g. an older release's console script) run on every tierdeck step too, each step "
+        "right after it on its own copy of the project, and compared side by side",
+    )
     args = parser.parse_args(argv)
     try:
         sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
@@ -1015,6 +1104,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--keep {keep} exists and is not a benchmark project; name a new or empty folder")
         shutil.rmtree(keep)
 
+    baseline = shlex.split(args.baseline) if args.baseline else None
+    if baseline:
+        try:
+            subprocess.run([*baseline, "--version"], check=True, stdout=subprocess.DEVNULL)  # and a warm-up
+        except (OSError, subprocess.CalledProcessError) as exc:
+            parser.error(f"--baseline {args.baseline!r} does not run: {exc}")
     started = time.time()
     machine = machine_info()
     code_at_start = git_info()
@@ -1026,7 +1121,7 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([*tierdeck_command(), "--version"], check=True, stdout=subprocess.DEVNULL)
         for size in sizes:
             root = keep if keep and size == sizes[-1] else work / f"project-{size}"
-            result = bench_size(size, args.seed, args.repeat, root, runner, args.preview_only)
+            result = bench_size(size, args.seed, args.repeat, root, runner, args.preview_only, baseline)
             result["project"] = str(root) if root == keep else None
             result["ratios"] = ratios(result)
             results.append(result)
@@ -1035,6 +1130,7 @@ def main(argv: list[str] | None = None) -> int:
     machine["loadavg_end"] = machine_info().get("loadavg")
 
     print_table(results)
+    print_baseline(results)
     print_preview(results)
     found = ([] if args.preview_only else targets(results)) + preview_targets(results)
     top = max(sizes)
@@ -1064,7 +1160,7 @@ def main(argv: list[str] | None = None) -> int:
             "preview_only": args.preview_only,
         },
         "mix": MIX,
-        "command": {"tierdeck": tierdeck_command(), "python": sys.executable},
+        "command": {"tierdeck": tierdeck_command(), "python": sys.executable, "baseline": baseline},
         "rss_method": "os.wait4 rusage of the command, spawned by benchmarks/measure.py (python -I -S)",
         "results": results,
         "targets": found,
