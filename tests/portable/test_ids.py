@@ -45,6 +45,7 @@ def test_ids__base91_is_ankis_alphabet(number):
     for c in text:
         value = value * 91 + genanki.guid_for.__globals__["BASE91_TABLE"].index(c)
     assert value == number
+    assert not text.startswith(genanki.guid_for.__globals__["BASE91_TABLE"][0])  # no leading zero digit, as genanki
 
 
 def test_ids__note_type_ids_in_the_shipped_lock_are_derived_as_before():
