@@ -236,36 +236,22 @@ def card_ordinals(notetype: NoteType, fields: Mapping[str, str]) -> list[int]:
     if notetype.cloze:
         numbers = {int(n) for name in _cloze_field_names(notetype) for n in _PACKAGED_CLOZE.findall(fields.get(name, ""))}
         return sorted(n for n in numbers if n > 0) or [1]
-    filled = frozenset(k for k, v in fields.items() if v and not field_is_empty(v))
-    known = _remembered(notetype)
-    ordinals = known.get(filled)
-    if ordinals is None:  # a deck's notes fill a few combinations of fields: each is worked out once
-        shown = dict.fromkeys(filled, "x")
-        ordinals = known[filled] = [
-            i for i, template in enumerate(notetype.templates, start=1) if _renders_a_field(parse(template.front), shown)
-        ]
-    return list(ordinals)
+    return [
+        i for i, template in enumerate(notetype.templates, start=1) if _renders_a_field(parse(template.front), fields)
+    ]
 
 
-_REMEMBERED: dict[int, tuple[NoteType, dict]] = {}
-
-
-def _remembered(notetype: NoteType) -> dict:
-    """What is worked out once per note type object (held here, so its id cannot be reused meanwhile)."""
-    entry = _REMEMBERED.get(id(notetype))
-    if entry is None or entry[0] is not notetype:
-        if len(_REMEMBERED) > 256:  # a long preview --watch reads note types again after each edit of one
-            _REMEMBERED.clear()
-        entry = _REMEMBERED[id(notetype)] = (notetype, {})
-    return entry[1]
+# The fields a cloze note type's front shows as clozes, per note type object (held, so its id is not reused).
+_CLOZE_FIELDS: dict[int, tuple[NoteType, list[str]]] = {}
 
 
 def _cloze_field_names(notetype: NoteType) -> list[str]:
-    known = _remembered(notetype)
-    names = known.get("cloze fields")
-    if names is None:
-        names = known["cloze fields"] = _cloze_fields(parse(notetype.templates[0].front))
-    return names
+    entry = _CLOZE_FIELDS.get(id(notetype))
+    if entry is None or entry[0] is not notetype:
+        if len(_CLOZE_FIELDS) > 256:  # a long preview --watch reads note types again after each edit of one
+            _CLOZE_FIELDS.clear()
+        entry = _CLOZE_FIELDS[id(notetype)] = (notetype, _cloze_fields(parse(notetype.templates[0].front)))
+    return entry[1]
 
 
 def _cloze_fields(nodes: Sequence[Node]) -> list[str]:
