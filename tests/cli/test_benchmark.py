@@ -52,3 +52,37 @@ def test_benchmark_runs_on_a_tiny_deck(tmp_path: Path) -> None:
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "warning" not in check.stderr
+
+
+def test_benchmark_runs_a_baseline_side_by_side(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    baseline = f"{sys.executable} -m tierdeck"  # any tierdeck command; here the same one
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--sizes", "100", "--out", str(out), "--baseline", baseline],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "baseline s" in run.stdout and "cold_check (baseline)" in run.stdout
+    (result,) = json.loads(out.read_text(encoding="utf-8"))["results"]
+    assert result["baseline"]["command"] == baseline.split()
+    for step in STEPS[2:]:
+        measured = result["baseline"]["steps"][step]
+        assert measured["seconds"] > 0 and measured["rc"] == 0, (step, measured["stderr_tail"])
+    targets = {t["target"] for t in json.loads(out.read_text(encoding="utf-8"))["targets"]}
+    assert "no step slower than the baseline, beyond 10% noise (issue 19)" in targets
+
+
+def test_benchmark_refuses_a_baseline_that_does_not_run(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), "--sizes", "100", "--out", str(tmp_path / "r.json"), "--baseline", "/nonexistent/tierdeck"],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and "--baseline '/nonexistent/tierdeck' does not run" in run.stderr
