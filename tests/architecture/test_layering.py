@@ -91,9 +91,10 @@ def test_layering__each_library_lives_where_its_job_is(library):
     assert users and [m for m in users if not m.startswith(homes)] == []
 
 
-# What the portable core may import inside a function, for one job that needs it: Anki's own engine (there
-# inside Anki) and the `tierdeck[import]` extras that read Anki's current package format.
-LAZY_EXTRAS = {"anki", "zstandard", "google"}
+# What the portable core and the base may import inside a function, for one job that needs it: Anki's own
+# engine (there inside Anki), the `tierdeck[import]` extras that read Anki's current package format, and orjson,
+# the cache's faster JSON writer (the standard library writes the same bytes without it).
+LAZY_EXTRAS = {"anki", "zstandard", "google", "orjson"}
 
 
 def test_layering__the_portable_core_and_the_base_use_the_standard_library_only():

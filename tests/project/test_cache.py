@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import time
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tierdeck import cache
 
@@ -285,3 +289,20 @@ def test_cache__an_authentic_record_of_another_shape_is_a_miss(sample):
         store.put_bytes("records", entry.stem, cache.encode(["not", "a", "record"]))
     result = sample.run("check")
     assert result.exit_code == 0 and result.stdout.startswith("sample: 13 cards")
+
+
+# What the cache stores: text of any characters, 64-bit integers, booleans, None, lists and text-keyed objects.
+_json = st.recursive(
+    st.one_of(st.text(), st.integers(-(2**63), 2**63 - 1), st.booleans(), st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(), inner, max_size=4)),
+    max_leaves=20,
+)
+
+
+@given(_json)
+def test_cache__orjson_writes_the_bytes_the_standard_library_writes(value):
+    """orjson only makes writing faster: an entry is the same bytes with or without it (and reads back)."""
+    assert cache._orjson() is not None  # a dependency: this test is about its path
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    assert cache._dumps(value) == expected
+    assert json.loads(expected) == value
