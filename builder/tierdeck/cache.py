@@ -32,7 +32,7 @@ from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, ForwardRef, Literal, TypeVar, Union, get_args, get_origin
 
 CACHE_DIR = ".tierdeck-cache"
 KEEP_DAYS = 14  # an entry unused for this long is deleted by `Cache.prune`
@@ -125,13 +125,15 @@ _SHAPES: dict[type, list[_Shape]] = {}
 
 
 def _shape_of(tp: Any) -> _Shape:
-    """How a value of type `tp` is stored: "id", "gen", ("path",), ("seq", item shape, tuple or list),
-    ("fixed", item shapes, tuple), ("set", set or frozenset) of text or numbers, or ("opt", shape) for
-    `X | None`."""
+    """How a value of type `tp` is stored: "id", "gen", ("path",), ("obj", storable class) as its bare field
+    list, ("seq", item shape, tuple or list), ("fixed", item shapes, tuple), ("set", set or frozenset) of text
+    or numbers, or ("opt", shape) for `X | None`."""
     if tp in (str, int, float, bool, type(None)):
         return "id"
     if tp is Path:
         return ("path",)
+    if isinstance(tp, type) and _STORABLE.get(tp.__qualname__) is tp:
+        return ("obj", tp)
     origin, args = get_origin(tp), get_args(tp)
     if origin is Literal:
         return "id" if all(isinstance(a, (str, int, bool)) for a in args) else "gen"
@@ -163,6 +165,8 @@ def _shapes(cls: type) -> list[_Shape]:
         shapes = []
         for _, annotation in names:
             try:
+                if isinstance(annotation, ForwardRef):  # a NamedTuple's annotations, postponed
+                    annotation = annotation.__forward_arg__
                 tp = eval(annotation, module) if isinstance(annotation, str) else annotation  # noqa: S307 - our own annotations
                 shapes.append(_shape_of(tp))
             except Exception:  # noqa: BLE001 - a type only known to type checkers: stored tagged
@@ -190,6 +194,15 @@ def _out(shape: _Shape) -> Any:
         return path
     if kind == "opt":
         return _out(shape[1])
+    if kind == "obj":  # its bare field list: no tag to write, and none for the reader's object hook to see
+        cls = shape[1]
+
+        def obj(value: Any, refs: dict[int, str]) -> list:
+            if type(value) is not cls:
+                raise Unstorable(f"a {type(value).__qualname__} where its class declares {cls.__qualname__}")
+            return _fields_encoder(cls)(value, refs)
+
+        return obj
     if kind == "set":
         return lambda value, refs: sorted(value)  # sorted: the same set is always stored as the same bytes
     if kind == "seq":
@@ -211,26 +224,25 @@ def _out(shape: _Shape) -> Any:
 _ENCODERS: dict[type, Any] = {}
 
 
-def _encoder(cls: type) -> Any:
-    """Turns an instance of `cls` into its tagged field list, converting only the fields that need it."""
+def _fields_encoder(cls: type) -> Any:
+    """Turns an instance of `cls` into its field list, converting only the fields that need it."""
     encode_one = _ENCODERS.get(cls)
     if encode_one is None:
         shapes = _shapes(cls)
         outs = [(i, out) for i, out in enumerate(_out(s) for s in shapes) if out is not None]
-        name = cls.__qualname__
         if dataclasses.is_dataclass(cls):
             names = [f.name for f in dataclasses.fields(cls)]
             get = operator.attrgetter(*names) if len(names) > 1 else lambda value: (getattr(value, names[0]),)
         else:
             get = tuple
 
-        def encode_one(value: Any, refs: dict[int, str]) -> dict:
+        def encode_one(value: Any, refs: dict[int, str]) -> list:
             values = list(get(value))
             for i, out in outs:
                 item = values[i]
                 if item is not None:
                     values[i] = out(item, refs)
-            return {"c": name, "f": values}
+            return values
 
         _ENCODERS[cls] = encode_one
     return encode_one
@@ -250,6 +262,9 @@ def _converter(shape: _Shape) -> Any:
         return _converter(shape[1])
     if kind == "set":
         return shape[1]
+    if kind == "obj":
+        cls = shape[1]
+        return lambda value: _builder(cls)(value)
     if kind == "seq":
         inner, done = shape[1], shape[2]
         if inner in ("id", "gen"):
@@ -305,7 +320,7 @@ def _plain(value: Any, refs: dict[int, str]) -> Any:
     if id(value) in refs:  # a shared object the reader supplies again (a deck's note types)
         return {"r": refs[id(value)]}
     if kind.__qualname__ in _STORABLE and _STORABLE[kind.__qualname__] is kind:
-        return _encoder(kind)(value, refs)
+        return {"c": kind.__qualname__, "f": _fields_encoder(kind)(value, refs)}
     if kind is tuple:
         return {"t": [_plain(v, refs) for v in value]}
     if kind is dict:
