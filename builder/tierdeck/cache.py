@@ -29,7 +29,7 @@ import time
 from collections.abc import Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from types import UnionType
 from typing import Any, ForwardRef, Literal, TypeVar, Union, get_args, get_origin
@@ -335,23 +335,25 @@ def _plain(value: Any, refs: dict[int, str]) -> Any:
 
 
 @lru_cache(maxsize=1)
-def _orjson() -> Any:
-    """orjson, imported when the first entry is written (a command answering from a record never needs it), or
-    None without it: it has wheels for the usual platforms, and the standard library writes the same bytes."""
+def _fast_dumps() -> Any:
+    """orjson's writer, imported when the first entry is written (a command answering from a record never needs
+    it), set to write only what the standard library writes too (dataclasses, dates and subclasses refused, not
+    written); None without orjson: it has wheels for the usual platforms, and the standard library serves."""
     try:
         import orjson
     except ImportError:  # pragma: no cover
         return None
-    return orjson
+    plain_only = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+    return partial(orjson.dumps, option=plain_only)
 
 
 def _dumps(data: Any) -> bytes:
     """Compact JSON bytes: orjson's (several times faster), else the standard library's, which writes the same."""
-    fast = _orjson()
+    fast = _fast_dumps()
     if fast is not None:
         try:
-            return fast.dumps(data)
-        except TypeError:  # what orjson refuses (an integer beyond 64 bits): the standard library decides
+            return fast(data)
+        except TypeError:  # what orjson refuses (an integer beyond 64 bits, ...): the standard library decides
             pass
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,3 +64,21 @@ def test_codec__a_field_list_of_the_wrong_length_is_not_read():
     data["f"][1][0].append("extra")
     with pytest.raises(ValueError):
         decode(json.dumps(data).encode())
+
+
+@dataclass
+class _NotStorable:
+    a: int
+
+
+@pytest.mark.parametrize("value", [datetime.date(2026, 1, 1), _NotStorable(1), 2**70])
+def test_codec__a_text_field_holding_what_json_cannot_write_is_refused(value):
+    """orjson would write dates and dataclasses as text and objects: refused, as the standard library refuses
+    them, so what is stored always reads back as it was (an integer beyond 64 bits is written by the standard
+    library and reads back equal)."""
+    leaf = Leaf(value, ())  # type: ignore[arg-type]
+    if isinstance(value, int):
+        assert decode(encode(leaf)) == leaf
+    else:
+        with pytest.raises(Unstorable):
+            encode(leaf)
