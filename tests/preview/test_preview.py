@@ -250,6 +250,8 @@ def test_site__an_unchanged_preview_answers_from_its_record_until_an_input_or_th
     loads = []
     real = core.load
     monkeypatch.setattr(core, "load", lambda *a, **k: loads.append(1) or real(*a, **k))
+    (sample.root / "preview" / "notes").mkdir()  # a folder of the author's own in the output: not the preview's
+    (sample.root / "preview" / "notes" / "todo.txt").write_text("x", encoding="utf-8")
     again = sample.run("preview")
     assert loads == []  # no card read: the record answered, with the same warnings and summary
     assert (again.exit_code, again.stdout, again.stderr) == (first.exit_code, first.stdout, first.stderr)

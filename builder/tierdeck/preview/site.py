@@ -62,7 +62,8 @@ def preview(root: Path, manifests: list[Path] | None = None, out_dir: Path | Non
     from tierdeck.project.report import Report
 
     out = preview_folder(root, out_dir)
-    record = Record(root, "preview", tuple(str(p.resolve()) for p in manifests or ()), output=out)
+    names = tuple(str(p.resolve()) for p in manifests or ())
+    record = Record(root, "preview", names, str(out), outputs=lambda: site_files(out))
     if (hit := record.get()) is not None:
         site, warnings = hit
         return site, Report(root, warnings=warnings, cached=())
@@ -70,6 +71,18 @@ def preview(root: Path, manifests: list[Path] | None = None, out_dir: Path | Non
     site = write_site(report, out)
     record.put(report, (site, report.warnings))
     return site, report
+
+
+def site_files(out_dir: Path) -> list[Path]:
+    """The files a preview in `out_dir` is made of: those beside its page (the page, index.js, media) and in its
+    own folders; nothing deeper, as `-o` may name a folder holding other things."""
+    found = []
+    for folder in (out_dir, *(out_dir / name for name in ("assets", *DATA_FOLDERS))):
+        try:
+            found += [entry for entry in folder.iterdir() if entry.is_file()]
+        except OSError:
+            pass  # not written yet, or gone: its files are missing from the list
+    return found
 
 
 def write_site(report: Report, out_dir: Path, memo: dict[str, list[Chunk]] | None = None) -> Site:

@@ -9,7 +9,7 @@ misses it. Records live in the project's cache (`tierdeck.cache`) and are never 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,17 +30,14 @@ def _digest(path: Path) -> str:
         return _MISSING
 
 
-def _stamps(folder: Path | None) -> dict[str, str]:
-    """Every file below `folder` (a command's output) with its size and modification time: cheap to compare,
-    and changed by anything that rewrites, removes or adds a file there."""
-    if folder is None:
-        return {}
+def _stamps(outputs: Callable[[], Iterable[Path]] | None) -> dict[str, str]:
+    """The files a command wrote (as `outputs` lists them now) with their sizes and modification times: cheap
+    to compare, and changed by anything that rewrites, removes or adds one of them."""
     stamps = {}
-    for path in sorted(folder.rglob("*")):
+    for path in sorted(outputs()) if outputs is not None else ():
         try:
-            if path.is_file():
-                stat = path.stat()
-                stamps[str(path)] = f"{stat.st_size}:{stat.st_mtime_ns}"
+            stat = path.stat()
+            stamps[str(path)] = f"{stat.st_size}:{stat.st_mtime_ns}"
         except OSError:
             pass
     return stamps
@@ -84,13 +81,15 @@ def inputs_of(report: Report) -> tuple[dict[str, str], dict[str, list[str]]]:
 class Record:
     """One command's remembered result for one project, valid while its recorded inputs are unchanged."""
 
-    def __init__(self, root: Path, command: str, *options: object, output: Path | None = None):
-        """`output`: a folder the command writes whole (the preview); the record holds while nothing in it
-        changed since."""
+    def __init__(
+        self, root: Path, command: str, *options: object, outputs: Callable[[], Iterable[Path]] | None = None
+    ):
+        """`outputs`: the files the command wrote, listed afresh on each call (the preview's); the record holds
+        while none of them changed, appeared or went."""
         self.root = root
-        self.output = output
+        self.outputs = outputs
         self.cache = Cache(root)
-        self.name = cache_key("record", str(root), command, repr(options), str(output))
+        self.name = cache_key("record", str(root), command, repr(options))
 
     def get(self) -> Any | None:
         """The remembered result, or None when there is none or any input changed."""
@@ -100,7 +99,7 @@ class Record:
         if not (isinstance(stored, tuple) and len(stored) == 4 and isinstance(stored[0], dict)):
             return None  # none, or of another shape: recomputed, never trusted
         files, listings, value, output = stored
-        if _stamps(self.output) != output:
+        if _stamps(self.outputs) != output:
             return None
         for path, digest in files.items():
             if _digest(Path(path)) != digest:
@@ -115,4 +114,4 @@ class Record:
         """Remember `value` for the inputs `report` read (after a build: as they are once it wrote its lock)."""
         if self.cache.enabled:
             files, listings = inputs_of(report)
-            self.cache.put("records", self.name, (files, listings, value, _stamps(self.output)))
+            self.cache.put("records", self.name, (files, listings, value, _stamps(self.outputs)))

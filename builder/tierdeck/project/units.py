@@ -148,22 +148,19 @@ class _Task:
 
     def __call__(self, job: _Job) -> FileUnit | LintUnit:
         if job.lint_only:
-            return self._lint(job)
+            return self._lint(job)[0]
         unit = compile_file(self.deck, job.file, self.lint)
         self._store(unit, job.key)
         return unit
 
-    def _lint(self, job: _Job) -> LintUnit:
+    def _lint(self, job: _Job) -> tuple[LintUnit, bytes]:
+        """Lint a file whose unit came from the cache (so a cache is there): the lint, encoded once for the cache
+        and, in a worker, the way back."""
         found = _lint_compiled(self.deck, job.file, self.units[job.file])
-        if self.cache is not None and job.key:
-            self.cache.put("lint", job.key, found)
-        return found
-
-    def _lint_encoded(self, job: _Job) -> bytes:
-        data = encode(_lint_compiled(self.deck, job.file, self.units[job.file]))
+        data = encode(found)
         if self.cache is not None and job.key:
             self.cache.put_bytes("lint", job.key, data)
-        return data
+        return found, data
 
     def _store(self, unit: FileUnit, key: str | None, encoded: bytes | None = None, lint: bytes | None = None) -> None:
         """Cache the unit and its lint (given encoded, in a worker: they go back to the main process too)."""
@@ -182,7 +179,7 @@ class _Task:
         """In a worker process: the job's result, encoded once for both the cache and the way back (a unit
         and its lint as two lines; JSON never holds a raw line break, so they split cleanly)."""
         if job.lint_only:
-            return self._lint_encoded(job)
+            return self._lint(job)[1]
         unit = compile_file(self.deck, job.file, self.lint)
         lint, unit.lint = unit.lint, None
         data = encode(unit, self.deck.notetypes)
