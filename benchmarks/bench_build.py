@@ -1112,6 +1112,9 @@ def main(argv: list[str] | None = None) -> int:
 
     baseline = shlex.split(args.baseline) if args.baseline else None
     if baseline:
+        # its steps run in the project folders: a command named by a path relative to here must still be found
+        found = shutil.which(baseline[0])
+        baseline[0] = str(Path(found).absolute()) if found else baseline[0]
         try:
             subprocess.run([*baseline, "--version"], check=True, stdout=subprocess.DEVNULL)  # and a warm-up
         except (OSError, subprocess.CalledProcessError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,8 @@ def test_benchmark_runs_on_a_tiny_deck(tmp_path: Path) -> None:
 
 def test_benchmark_runs_a_baseline_side_by_side(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    baseline = f"{sys.executable} -m tierdeck"  # any tierdeck command; here the same one
+    # any tierdeck command, here the same one, named by a path relative to where the benchmark starts
+    baseline = f"{os.path.relpath(sys.executable, REPO)} -m tierdeck"
     run = subprocess.run(
         [sys.executable, str(SCRIPT), "--sizes", "100", "--out", str(out), "--baseline", baseline],
         check=False,
@@ -68,7 +70,7 @@ def test_benchmark_runs_a_baseline_side_by_side(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert "baseline s" in run.stdout and "cold_check (baseline)" in run.stdout
     (result,) = json.loads(out.read_text(encoding="utf-8"))["results"]
-    assert result["baseline"]["command"] == baseline.split()
+    assert result["baseline"]["command"] == [str(Path(sys.executable).absolute()), "-m", "tierdeck"]
     for step in STEPS[2:]:
         measured = result["baseline"]["steps"][step]
         assert measured["seconds"] > 0 and measured["rc"] == 0, (step, measured["stderr_tail"])
